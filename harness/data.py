@@ -1,0 +1,132 @@
+"""Task data: one loader for the Hugging Face hub and for a local mirror, split resolution,
+reproducible subsets and cached tokenization.
+
+Both sources go through `datasets.load_dataset`, so split expressions (`validation[:80%]`) and
+caching behave alike. A mirror holds `<task>/<split>.jsonl.gz` files with the hub's field names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import DataError
+from harness.specs import Splits, TaskSpec, split_base_name
+
+# Subsets are drawn with a fixed seed so every approach and training seed sees the same examples.
+SUBSET_SEED = 0
+MIRROR_SUFFIX = ".jsonl.gz"
+TOKENIZATION_VERSION = "1"  # bump when `tokenize` changes what it produces
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where task data comes from: a local mirror directory, or the hub when `mirror` is None."""
+
+    mirror: Path | None = None
+
+    def describe(self) -> str:
+        return f"mirror {self.mirror}" if self.mirror else "Hugging Face hub"
+
+    def available_splits(self, task: TaskSpec) -> set[str]:
+        if self.mirror:
+            return {path.name.removesuffix(MIRROR_SUFFIX) for path in (self.mirror / task.name).glob(f"*{MIRROR_SUFFIX}")}
+        import datasets
+
+        try:
+            return set(datasets.get_dataset_split_names(task.dataset.path, task.dataset.name))
+        except Exception as exc:  # the hub's errors have many types; each means the same here
+            raise DataError(f"task '{task.name}': cannot list the splits of {self._hub_name(task)}: {exc}") from None
+
+    def load(self, task: TaskSpec, expression: str):
+        import datasets
+
+        base = split_base_name(expression)
+        try:
+            if self.mirror:
+                data_file = self.mirror / task.name / f"{base}{MIRROR_SUFFIX}"
+                if not data_file.exists():
+                    raise DataError(f"task '{task.name}': split '{base}' has no file {data_file}")
+                return datasets.load_dataset("json", data_files={base: str(data_file)}, split=expression)
+            return datasets.load_dataset(task.dataset.path, task.dataset.name, split=expression)
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(f"task '{task.name}': cannot load split '{expression}' from {self.describe()}: {exc}") from None
+
+    @staticmethod
+    def _hub_name(task: TaskSpec) -> str:
+        return f"'{task.dataset.path}'" + (f" ({task.dataset.name})" if task.dataset.name else "")
+
+
+def resolve_splits(task: TaskSpec, source: DataSource) -> Splits:
+    """The task's splits if the source has them all, else its declared fallback."""
+    available = source.available_splits(task)
+    for candidate in (task.splits, task.fallback_splits):
+        if candidate is not None and candidate.base_names() <= available:
+            return candidate
+    missing = sorted(task.splits.base_names() - available)
+    hint = "" if task.fallback_splits else "; declare fallback_splits to carve it from what exists"
+    raise DataError(
+        f"tasks/{task.name}.yaml: field 'splits': {source.describe()} has no split {', '.join(missing)} "
+        f"for task '{task.name}' (it has: {', '.join(sorted(available)) or 'nothing'}){hint}"
+    )
+
+
+def load_examples(task: TaskSpec, source: DataSource, expression: str, limit: int | None):
+    """One split, checked against the task spec, shuffled into a fixed subset when `limit` is smaller."""
+    dataset = source.load(task, expression)
+    check_fields(task, dataset, expression)
+    if limit is not None and len(dataset) > limit:
+        dataset = dataset.shuffle(seed=SUBSET_SEED).select(range(limit))
+    return dataset
+
+
+def check_fields(task: TaskSpec, dataset, expression: str) -> None:
+    where = f"tasks/{task.name}.yaml"
+    for field_name, column in [("text_fields", c) for c in task.text_fields] + [("label_field", task.label_field)]:
+        if column not in dataset.column_names:
+            raise DataError(
+                f"{where}: field '{field_name}': column '{column}' not in split '{expression}' "
+                f"(columns: {', '.join(dataset.column_names)})"
+            )
+    outside = sorted(label for label in dataset.unique(task.label_field) if not 0 <= label < task.num_labels)
+    if outside:
+        raise DataError(
+            f"{where}: field 'label_names': split '{expression}' has label {outside[0]}, outside the "
+            f"{task.num_labels} declared names {task.label_names}"
+        )
+
+
+def tokenize(task: TaskSpec, dataset, tokenizer, max_length: int):
+    """Token ids, `labels` and `length`; cached by datasets under a fingerprint of all that shapes them."""
+    columns = task.text_fields
+
+    def encode(batch):
+        encoded = tokenizer(*(batch[c] for c in columns), truncation=True, max_length=max_length)
+        encoded["labels"] = batch[task.label_field]
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        return encoded
+
+    key = "|".join(
+        [dataset._fingerprint, tokenizer.name_or_path, str(len(tokenizer)), str(max_length), ",".join(columns),
+         task.label_field, TOKENIZATION_VERSION]
+    )
+    return dataset.map(
+        encode,
+        batched=True,
+        remove_columns=dataset.column_names,
+        new_fingerprint=hashlib.sha256(key.encode()).hexdigest()[:32],
+        desc=f"tokenizing {task.name}",
+    )
+
+
+def mirror_from(path: str | Path | None) -> DataSource:
+    if path is None:
+        return DataSource()
+    mirror = Path(path).expanduser().resolve()
+    if not mirror.is_dir():
+        raise DataError(f"data directory {path} does not exist")
+    return DataSource(mirror)
+

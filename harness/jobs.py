@@ -1,0 +1,208 @@
+"""A job trains one (task, approach, model, profile, seed) and writes its result record.
+
+Each job runs in a process of its own, so that its peak memory is its own (peak RSS on CPU,
+`torch.cuda.max_memory_allocated` on CUDA) and a crash cannot take the test session with it.
+Results are cached by configuration hash: a job whose record exists is not trained again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import resource
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from harness.data import DataSource, load_examples, resolve_splits, tokenize
+from harness.errors import HarnessError
+from harness.models import ModelRef
+from harness.results import ResultStore, config_hash, describe_hardware, package_versions
+from harness.specs import ApproachSpec, ProfileSpec, TaskSpec, TrainingSettings
+
+RESULT_FORMAT = 1  # bump when a change makes earlier records incomparable
+
+
+@dataclass(frozen=True)
+class Job:
+    task: TaskSpec
+    ood_tasks: tuple[TaskSpec, ...]
+    approach: ApproachSpec
+    model: ModelRef
+    profile: ProfileSpec
+    seed: int
+    source: DataSource
+
+    @property
+    def name(self) -> str:
+        return f"{self.task.name}-{self.approach.name}-seed{self.seed}"
+
+    @property
+    def training(self) -> TrainingSettings:
+        settings = self.profile.training_for(self.task.name)
+        if self.approach.learning_rate is not None:
+            settings = settings.model_copy(update={"learning_rate": self.approach.learning_rate})
+        return settings
+
+    def max_length(self, task: TaskSpec) -> int:
+        cap = self.profile.max_length
+        return min(task.max_length, cap) if cap else task.max_length
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that shapes the result, and nothing else."""
+        return {
+            "format": RESULT_FORMAT,
+            "task": self.task.model_dump(),
+            "ood_tasks": [t.model_dump() for t in self.ood_tasks],
+            "approach": self.approach.model_dump(),
+            "model": {"name": self.model.name, "kind": self.model.kind, "location": self.model.location if self.model.kind != "embedded" else None},
+            "profile": self.profile.name,
+            "training": self.training.model_dump(),
+            "train_examples": self.profile.train_examples_for(self.task.name),
+            "eval_examples": self.profile.eval_examples,
+            "max_length": {t.name: self.max_length(t) for t in (self.task, *self.ood_tasks)},
+            "seed": self.seed,
+            "data_source": self.source.describe(),
+        }
+
+    @property
+    def config_hash(self) -> str:
+        return config_hash(self.identity())
+
+
+def run(job: Job, store: ResultStore, fresh_after: str | None = None) -> dict[str, Any]:
+    """The job's record: cached if it succeeded (and finished after `fresh_after`, an ISO time, when
+    given), else from a fresh run in a child process."""
+    run_hash = job.config_hash
+    with store.lock(run_hash):
+        cached = store.load(run_hash)
+        if cached and cached["status"] == "ok" and (fresh_after is None or cached["finished_at"] >= fresh_after):
+            return cached
+        store.discard(run_hash)
+        process = multiprocessing.get_context("spawn").Process(target=_run_in_child, args=(job, store.root), name=job.name)
+        process.start()
+        try:
+            process.join()
+        except BaseException:  # an interrupted session leaves no half-written run behind
+            process.terminate()
+            process.join()
+            raise
+        record = store.load(run_hash)
+        if record is None:
+            record = base_record(job) | failure(f"job process exited with code {process.exitcode} before writing its result")
+            store.write(record)
+        return record
+
+
+def _run_in_child(job: Job, store_root) -> None:
+    import torch
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    torch.set_num_threads(int(os.environ.get("HARNESS_TORCH_THREADS", max(1, (os.cpu_count() or 1) // workers))))
+    store = ResultStore(store_root)
+    record = base_record(job) | {"started_at": _now()}
+    try:
+        record |= execute(job, store.run_dir(job.config_hash), isolated=True)
+    except HarnessError as exc:
+        record |= failure(str(exc))
+    except Exception as exc:  # recorded, with the traceback kept beside the record for debugging
+        store.run_dir(job.config_hash).mkdir(parents=True, exist_ok=True)
+        (store.run_dir(job.config_hash) / "traceback.txt").write_text(traceback.format_exc())
+        record |= failure(f"{type(exc).__name__}: {exc}")
+    store.write(record)
+
+
+def base_record(job: Job) -> dict[str, Any]:
+    return {
+        "config_hash": job.config_hash,
+        "config": job.identity(),
+        "task": job.task.name,
+        "approach": job.approach.name,
+        "method": job.approach.method,
+        "model": job.model.name,
+        "profile": job.profile.name,
+        "seed": job.seed,
+        "data_source": job.source.describe(),
+        "package_versions": package_versions(),
+    }
+
+
+def failure(reason: str) -> dict[str, Any]:
+    return {"status": "failed", "failure": reason, "finished_at": _now()}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
+    """Train and evaluate in this process. Peak memory is only reported when the process is the job's own."""
+    import torch
+    from accelerate.utils import set_seed
+    from safetensors.torch import save_file
+
+    from harness.approaches import prepare_model
+    from harness.evaluate import evaluate
+    from harness.models import build_classifier, load_tokenizer
+    from harness.train import make_accelerator, train
+
+    set_seed(job.seed)
+    tokenizer = load_tokenizer(job.model)
+    splits = resolve_splits(job.task, job.source)
+
+    def examples(task: TaskSpec, expression: str, limit: int | None):
+        return tokenize(task, load_examples(task, job.source, expression, limit), tokenizer, job.max_length(task))
+
+    train_set = examples(job.task, splits.train, job.profile.train_examples_for(job.task.name))
+    eval_set = examples(job.task, splits.eval, job.profile.eval_examples)
+    ood_sets = {t.name: examples(t, resolve_splits(t, job.source).eval, job.profile.eval_examples) for t in job.ood_tasks}
+
+    model = build_classifier(job.model, job.task.num_labels, job.task.label_names, job.seed)
+    model = prepare_model(job.approach, model)
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    accelerator = make_accelerator()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    stats = train(model, train_set, tokenizer, job.training, job.seed, accelerator, desc=job.name)
+    peak_memory, memory_kind = _peak_memory(isolated)
+
+    in_domain = evaluate(model, eval_set, tokenizer, job.task, job.profile.eval_batch_size, accelerator.device)
+    ood = {name: evaluate(model, data, tokenizer, next(t for t in job.ood_tasks if t.name == name), job.profile.eval_batch_size, accelerator.device)
+           for name, data in ood_sets.items()}
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state_path = run_dir / "trainable_state.safetensors"
+    save_file({name: p.detach().float().cpu().contiguous() for name, p in trainable.items()}, str(state_path))
+    return {
+        "status": "ok",
+        "split_spec": splits.describe(),
+        "train_examples": len(train_set),
+        "eval_examples": in_domain.examples,
+        "metrics": in_domain.metrics,
+        "majority_rate": in_domain.majority_rate,
+        "ood": {name: {"metrics": e.metrics, "majority_rate": e.majority_rate, "examples": e.examples} for name, e in ood.items()},
+        "trainable_params": sum(p.numel() for p in trainable.values()),
+        "total_params": sum(p.numel() for p in model.parameters()),
+        "trainable_state_bytes": state_path.stat().st_size,
+        "peak_memory_bytes": peak_memory,
+        "peak_memory_kind": memory_kind,
+        "train_seconds": stats.seconds,
+        "train_steps": stats.steps,
+        "train_samples_per_second": stats.samples_per_second,
+        "train_loss_start": stats.loss_start,
+        "train_loss_end": stats.loss_end,
+        "eval_samples_per_second": in_domain.samples_per_second,
+        "hardware": describe_hardware(),
+        "finished_at": _now(),
+    }
+
+
+def _peak_memory(isolated: bool) -> tuple[int | None, str]:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated(), "CUDA max allocated"
+    if isolated:  # ru_maxrss is in KiB on Linux; the process is this job's alone
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "CPU peak RSS of the job process"
+    return None, "not measured (job ran inside another process)"

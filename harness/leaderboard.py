@@ -1,0 +1,153 @@
+"""leaderboard.md, regenerated from the results store with tabulate.
+
+Only records of one (profile, model, data source) are shown together; for each (task, approach,
+seed) the newest record counts, and seeds are aggregated as mean ± standard deviation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from tabulate import tabulate
+
+import harness
+from harness.results import atomic_write_text
+
+
+@dataclass(frozen=True)
+class Scope:
+    profile: str
+    profile_description: str
+    model: str
+    data_source: str
+
+
+def select(records: Iterable[dict[str, Any]], scope: Scope) -> list[dict[str, Any]]:
+    newest: dict[tuple, dict[str, Any]] = {}
+    for record in records:
+        if (record["profile"], record["model"], record["data_source"]) != (scope.profile, scope.model, scope.data_source):
+            continue
+        key = (record["task"], record["approach"], record["seed"])
+        if key not in newest or record["finished_at"] > newest[key]["finished_at"]:
+            newest[key] = record
+    return sorted(newest.values(), key=lambda r: (r["task"], r["approach"], r["seed"]))
+
+
+def _mean_std(values: list[float], scale: float = 100.0) -> str:
+    if not values:
+        return "–"
+    mean = statistics.fmean(values) * scale
+    if len(values) == 1:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ± {statistics.stdev(values) * scale:.1f}"
+
+
+def _group(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record["status"] == "ok":
+            groups[(record["task"], record["approach"])].append(record)
+    return groups
+
+
+def _bytes(value: float | None) -> str:
+    return "–" if value is None else f"{value / 2**20:,.1f} MiB"
+
+
+def in_domain_table(groups) -> str:
+    tasks = sorted({task for task, _ in groups})
+    approaches = sorted({approach for _, approach in groups})
+    majority = {task: runs[0]["majority_rate"] for (task, _), runs in groups.items()}
+    rows = [["majority class"] + [_mean_std([majority[task]]) for task in tasks]]
+    for approach in approaches:
+        rows.append([approach] + [_mean_std([r["metrics"]["accuracy"] for r in groups.get((task, approach), [])]) for task in tasks])
+    return tabulate(rows, headers=["approach"] + tasks, tablefmt="github")
+
+
+def out_of_domain_table(groups) -> str:
+    rows = []
+    for (task, approach), runs in sorted(groups.items()):
+        for target in sorted(runs[0]["ood"]):
+            in_domain = [r["metrics"]["accuracy"] for r in runs]
+            ood = [r["ood"][target]["metrics"]["accuracy"] for r in runs]
+            gaps = [a - b for a, b in zip(in_domain, ood)]
+            rows.append([f"{task} → {target}", approach, _mean_std(in_domain), _mean_std(ood), _mean_std(gaps),
+                         _mean_std([runs[0]["ood"][target]["majority_rate"]]), runs[0]["ood"][target]["examples"]])
+    return tabulate(rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"], tablefmt="github")
+
+
+def cost_table(groups) -> str:
+    rows = []
+    for (task, approach), runs in sorted(groups.items()):
+        first = runs[0]
+        memory = [r["peak_memory_bytes"] for r in runs if r["peak_memory_bytes"] is not None]
+        rows.append([
+            approach, task, f"{first['trainable_params']:,}", f"{100 * first['trainable_params'] / first['total_params']:.2f}%",
+            _bytes(first["trainable_state_bytes"]),
+            _bytes(statistics.fmean(memory) if memory else None),
+            f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
+            f"{statistics.fmean(r['train_samples_per_second'] for r in runs):.1f}",
+            f"{statistics.fmean(r['eval_samples_per_second'] for r in runs):.1f}",
+        ])
+    return tabulate(rows, headers=["approach", "task", "trainable params", "% of model", "saved state", "peak memory",
+                                   "train s", "train samples/s", "eval samples/s"], tablefmt="github")
+
+
+def runs_table(groups) -> str:
+    rows = []
+    for (task, approach), runs in sorted(groups.items()):
+        first = runs[0]
+        metrics = ", ".join(f"{name} {_mean_std([r['metrics'][name] for r in runs])}" for name in first["metrics"])
+        rows.append([task, approach, ",".join(str(r["seed"]) for r in runs), metrics, first["split_spec"],
+                     first["train_examples"], first["eval_examples"], " ".join(r["config_hash"] for r in runs)])
+    return tabulate(rows, headers=["task", "approach", "seeds", "metrics (%)", "splits", "train examples", "eval examples", "config"], tablefmt="github")
+
+
+def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    groups = _group(records)
+    failures = [r for r in records if r["status"] != "ok"]
+    hardware = sorted({r["hardware"] for r in records if r.get("hardware")})
+    memory_kinds = sorted({r["peak_memory_kind"] for r in records if r.get("peak_memory_kind")})
+    lines = [
+        "# Leaderboard",
+        "",
+        "Written by the harness from its results store; do not edit by hand.",
+        "",
+        f"- **Profile:** {scope.profile} — {scope.profile_description}",
+        f"- **Model:** {scope.model}",
+        f"- **Data source:** {scope.data_source}",
+        f"- **Hardware:** {'; '.join(hardware) or 'unknown'}",
+        f"- **Date:** {now:%Y-%m-%d %H:%M} UTC",
+        f"- **Harness version:** {harness.__version__}",
+        f"- **Runs:** {len(records)} ({len(failures)} failed); cells are mean ± std over seeds, in %",
+        "",
+        "## In-domain accuracy (%)",
+        "",
+        in_domain_table(groups) if groups else "No successful runs.",
+        "",
+    ]
+    if any(runs[0]["ood"] for runs in groups.values()):
+        lines += ["## Out-of-domain accuracy (%)", "",
+                  "Gap = in-domain minus out-of-domain accuracy, in points.", "",
+                  out_of_domain_table(groups), ""]
+    if groups:
+        lines += ["## Cost", "", f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
+                  "all that must be stored to reproduce the fine-tuned model.", "", cost_table(groups), "",
+                  "## Runs", "", runs_table(groups), ""]
+    if failures:
+        lines += ["## Failed runs", "", tabulate([[r["task"], r["approach"], r["seed"], r["failure"]] for r in failures],
+                                                 headers=["task", "approach", "seed", "reason"], tablefmt="github"), ""]
+    return "\n".join(lines)
+
+
+def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope) -> int:
+    """Writes the leaderboard for `scope`; returns how many runs it shows."""
+    selected = select(records, scope)
+    atomic_write_text(Path(path), render(selected, scope))
+    return len(selected)

@@ -1,0 +1,168 @@
+"""pytest plugin: options, the parametrization of suite tests over (task, approach, seed), the
+`trained_run` fixture, and the leaderboard written at the end of a session that trained.
+
+Suite tests ask for `case` (parametrized, ids like `sst2-full-seed0`) and `trained_run`.
+`@pytest.mark.harness_cases(ood=True)` keeps only tasks with an out-of-domain evaluation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import jobs, leaderboard
+from harness.data import DataSource, mirror_from
+from harness.errors import HarnessError, SpecError
+from harness.models import ModelRef, resolve_model
+from harness.registry import load_approaches, load_profile, load_tasks
+from harness.results import ResultStore
+from harness.specs import PROJECT_ROOT, ApproachSpec, ProfileSpec, TaskSpec
+
+DEFAULT_PROFILE = "quick"
+
+
+@dataclass(frozen=True)
+class Case:
+    task: str
+    approach: str
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.task}-{self.approach}-seed{self.seed}"
+
+
+@dataclass
+class TrainedRun:
+    job: jobs.Job
+    record: dict[str, Any]
+    run_dir: Path
+
+    @property
+    def accuracy(self) -> float:
+        return self.record["metrics"]["accuracy"]
+
+
+@dataclass
+class HarnessSession:
+    profile: ProfileSpec
+    model: ModelRef
+    seeds: list[int]
+    source: DataSource
+    store: ResultStore
+    tasks: dict[str, TaskSpec]
+    approaches: dict[str, ApproachSpec]
+    leaderboard_path: Path
+    retrain_before: str | None  # with --retrain, records finished before this are trained again
+    runs: dict[Case, TrainedRun] = field(default_factory=dict)
+
+    def cases(self, ood_only: bool = False) -> list[Case]:
+        names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
+        return [Case(task, approach, seed) for task in names if not ood_only or self.tasks[task].ood_eval
+                for approach in self.approaches for seed in self.seeds]
+
+    def job(self, case: Case) -> jobs.Job:
+        task = self.tasks[case.task]
+        return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[case.approach],
+                        model=self.model, profile=self.profile, seed=case.seed, source=self.source)
+
+    def trained(self, case: Case) -> TrainedRun:
+        if case not in self.runs:
+            job = self.job(case)
+            record = jobs.run(job, self.store, fresh_after=self.retrain_before)
+            self.runs[case] = TrainedRun(job, record, self.store.run_dir(job.config_hash))
+        return self.runs[case]
+
+    def scope(self) -> leaderboard.Scope:
+        return leaderboard.Scope(self.profile.name, self.profile.description, self.model.name, self.source.describe())
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "fine-tuning benchmark harness")
+    group.addoption("--profile", default=DEFAULT_PROFILE, help="profile name in profiles/ or a YAML path (default: quick)")
+    group.addoption("--model", default=None, help="model alias, local directory or hub id (default: the profile's)")
+    group.addoption("--seeds", default=None, help="comma-separated seeds (default: the profile's)")
+    group.addoption("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"),
+                    help="local mirror <task>/<split>.jsonl.gz (default: $HARNESS_DATA_DIR, else the hub)")
+    group.addoption("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")),
+                    help="results store (default: $HARNESS_RESULTS_DIR, else .harness/)")
+    group.addoption("--retrain", action="store_true", help="train again even where a cached result exists")
+    group.addoption("--leaderboard", default=None, help="where to write the leaderboard (default: the profile's)")
+
+
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SpecError(f"--seeds: expected comma-separated integers, got '{text}'") from None
+
+
+def _build_session(config: pytest.Config) -> HarnessSession:
+    profile = load_profile(config.getoption("profile"))
+    tasks = load_tasks().specs
+    unknown = sorted(set(profile.tasks or []) - set(tasks))
+    if unknown:
+        raise SpecError(f"profile '{profile.name}': field 'tasks': unknown or invalid task {', '.join(unknown)}")
+    seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else profile.seeds
+    return HarnessSession(
+        profile=profile,
+        model=resolve_model(config.getoption("model") or profile.model),
+        seeds=seeds,
+        source=mirror_from(config.getoption("data_dir")),
+        store=ResultStore(Path(config.getoption("results_dir"))),
+        tasks=tasks,
+        approaches=load_approaches().specs,
+        leaderboard_path=Path(config.getoption("leaderboard") or PROJECT_ROOT / profile.leaderboard),
+        retrain_before=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if config.getoption("retrain") else None,
+    )
+
+
+HARNESS_KEY = pytest.StashKey[HarnessSession]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "harness_cases(ood=False): parametrize `case` over the harness's (task, approach, seed)")
+    try:
+        config.stash[HARNESS_KEY] = _build_session(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("harness_cases")
+    ood_only = bool(marker and marker.kwargs.get("ood"))
+    cases = metafunc.config.stash[HARNESS_KEY].cases(ood_only=ood_only)
+    metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+
+
+@pytest.fixture(scope="session")
+def harness(pytestconfig: pytest.Config) -> HarnessSession:
+    return pytestconfig.stash[HARNESS_KEY]
+
+
+@pytest.fixture
+def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
+    run = harness.trained(case)
+    if run.record["status"] != "ok":
+        pytest.fail(f"{case.id}: {run.record['failure']}", pytrace=False)
+    return run
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(HARNESS_KEY, None)
+    if state is None or not state.runs:
+        return
+    # xdist workers each rewrite it from the whole store; the lock and atomic write keep it whole.
+    with state.store.lock("leaderboard"):
+        shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope())
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")
+

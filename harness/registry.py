@@ -1,0 +1,102 @@
+"""Discovers the YAML-declared tasks, approaches and profiles and checks them across files.
+
+A broken file does not stop the others: loaders return the valid specs and, per file, its errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from harness.approaches import validate_method_params
+from harness.errors import SpecError
+from harness.specs import (
+    APPROACHES_DIR,
+    PROFILES_DIR,
+    TASKS_DIR,
+    ApproachSpec,
+    ProfileSpec,
+    TaskSpec,
+    display_path,
+    load_spec,
+)
+
+SpecT = TypeVar("SpecT")
+
+
+@dataclass
+class Catalog(Generic[SpecT]):
+    specs: dict[str, SpecT] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # display path -> message
+
+    def require(self, name: str, kind: str) -> SpecT:
+        if name in self.specs:
+            return self.specs[name]
+        broken = [message for path, message in self.errors.items() if Path(path).stem == name]
+        if broken:
+            raise SpecError(broken[0])
+        raise SpecError(f"unknown {kind} '{name}': choose one of {', '.join(sorted(self.specs)) or '(none)'}")
+
+
+def _load_directory(directory: Path, spec_type, check) -> Catalog:
+    catalog: Catalog = Catalog()
+    for path in sorted(directory.glob("*.yaml")):
+        source = display_path(path)
+        try:
+            spec = load_spec(spec_type, path)
+            if spec.name != path.stem:
+                raise SpecError(f"{source}: field 'name': '{spec.name}' differs from the file name '{path.stem}'")
+            check(spec, source)
+        except SpecError as exc:
+            catalog.errors[source] = str(exc)
+            continue
+        catalog.specs[spec.name] = spec
+    return catalog
+
+
+def load_tasks(directory: Path = TASKS_DIR) -> Catalog[TaskSpec]:
+    catalog = _load_directory(directory, TaskSpec, lambda spec, source: None)
+    for name, task in list(catalog.specs.items()):
+        source = display_path(directory / f"{name}.yaml")
+        for target in task.ood_eval:
+            other = catalog.specs.get(target)
+            if other is None:
+                message = f"{source}: field 'ood_eval': unknown task '{target}'"
+            elif other.label_names != task.label_names:
+                message = (
+                    f"{source}: field 'ood_eval': '{target}' has labels {other.label_names}, "
+                    f"this task {task.label_names}; out-of-domain evaluation needs the same labels"
+                )
+            else:
+                continue
+            catalog.errors[source] = message
+            del catalog.specs[name]
+            break
+    return catalog
+
+
+def load_approaches(directory: Path = APPROACHES_DIR) -> Catalog[ApproachSpec]:
+    return _load_directory(directory, ApproachSpec, validate_method_params)
+
+
+def load_profile(name_or_path: str, directory: Path = PROFILES_DIR) -> ProfileSpec:
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"}:
+        return load_spec(ProfileSpec, path)
+    candidate = directory / f"{name_or_path}.yaml"
+    if not candidate.exists():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml")))
+        raise SpecError(f"unknown profile '{name_or_path}': choose one of {known} ({display_path(directory)}/)")
+    return load_spec(ProfileSpec, candidate)
+
+
+def load_all_errors() -> dict[str, str]:
+    errors = dict(load_tasks().errors)
+    errors.update(load_approaches().errors)
+    for path in sorted(PROFILES_DIR.glob("*.yaml")):
+        try:
+            load_profile(str(path))
+        except SpecError as exc:
+            errors[display_path(path)] = str(exc)
+    return errors

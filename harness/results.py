@@ -1,0 +1,83 @@
+"""The results store: one directory per trained run, keyed by the hash of its configuration.
+
+Each run directory holds `record.json` (written last, atomically, so its presence means the run is
+complete) and the trainable state. Parallel workers coordinate with one file lock per run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+from filelock import FileLock
+
+RECORD_FILE = "record.json"
+STATE_FILE = "trainable_state.safetensors"
+PACKAGES = ("harness", "torch", "transformers", "datasets", "accelerate", "peft", "bitsandbytes")
+
+
+def config_hash(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never a partial write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def run_dir(self, run_hash: str) -> Path:
+        return self.root / "runs" / run_hash
+
+    def lock(self, run_hash: str) -> FileLock:
+        (self.root / "locks").mkdir(parents=True, exist_ok=True)
+        return FileLock(self.root / "locks" / f"{run_hash}.lock")
+
+    def load(self, run_hash: str) -> dict[str, Any] | None:
+        path = self.run_dir(run_hash) / RECORD_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def discard(self, run_hash: str) -> None:
+        (self.run_dir(run_hash) / RECORD_FILE).unlink(missing_ok=True)
+
+    def write(self, record: dict[str, Any]) -> None:
+        atomic_write_text(self.run_dir(record["config_hash"]) / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True))
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        for path in sorted((self.root / "runs").glob(f"*/{RECORD_FILE}")):
+            yield json.loads(path.read_text(encoding="utf-8"))
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def describe_hardware() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda})"
+    return f"CPU {platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"

@@ -1,0 +1,221 @@
+"""Experiments as data: the schemas of task, approach and profile YAML files, and their loaders.
+
+Every problem is reported as `<file>: field '<dotted.path>': <what is wrong>`; YAML is read with
+the safe loader only.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import SpecError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TASKS_DIR = PROJECT_ROOT / "tasks"
+APPROACHES_DIR = PROJECT_ROOT / "approaches"
+PROFILES_DIR = PROJECT_ROOT / "profiles"
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+SPLIT_PATTERN = re.compile(r"^(?P<base>[A-Za-z0-9_]+)(\[[^\]]*\])?$")
+
+Metric = Literal["accuracy", "f1", "mcc"]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetRef(Spec):
+    path: str = Field(description="datasets.load_dataset path on the hub, e.g. 'glue'")
+    name: str | None = Field(default=None, description="dataset config, e.g. 'sst2'")
+
+
+class Splits(Spec):
+    """Split expressions in datasets' slice syntax, e.g. 'validation_matched[:80%]'."""
+
+    train: str | None = Field(default=None, description="absent for evaluation-only tasks")
+    eval: str
+
+    @field_validator("train", "eval")
+    @classmethod
+    def _slice_syntax(cls, value: str | None) -> str | None:
+        if value is not None and not SPLIT_PATTERN.match(value):
+            raise ValueError(f"'{value}' is not a split expression such as 'train' or 'validation[:80%]'")
+        return value
+
+    def base_names(self) -> set[str]:
+        return {split_base_name(expr) for expr in (self.train, self.eval) if expr is not None}
+
+    def describe(self) -> str:
+        return f"train={self.train} eval={self.eval}" if self.train else f"eval={self.eval}"
+
+
+class TaskSpec(Spec):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    dataset: DatasetRef
+    text_fields: list[str] = Field(min_length=1, max_length=2, description="one text, or a pair")
+    label_field: str = "label"
+    label_names: list[str] = Field(min_length=2)
+    splits: Splits
+    fallback_splits: Splits | None = Field(
+        default=None,
+        description="used where the data source lacks a split of `splits`; must keep train and eval disjoint",
+    )
+    metrics: list[Metric] = Field(default=["accuracy"], description="accuracy is always computed")
+    max_length: int = Field(ge=8, le=4096)
+    ood_eval: list[str] = Field(default=[], description="tasks whose eval split also scores this task's model")
+
+    @field_validator("label_names")
+    @classmethod
+    def _unique_labels(cls, names: list[str]) -> list[str]:
+        if len(set(names)) != len(names):
+            raise ValueError("label names must be unique")
+        return names
+
+    @field_validator("metrics")
+    @classmethod
+    def _accuracy_first(cls, metrics: list[str]) -> list[str]:
+        return ["accuracy"] + [m for m in dict.fromkeys(metrics) if m != "accuracy"]
+
+    @model_validator(mode="after")
+    def _fallback_is_complete(self) -> TaskSpec:
+        if self.fallback_splits and bool(self.fallback_splits.train) != bool(self.splits.train):
+            raise ValueError("fallback_splits must declare the same splits (train, eval) as splits")
+        if self.fallback_splits and self.fallback_splits.train == self.fallback_splits.eval:
+            raise ValueError("fallback_splits.train and fallback_splits.eval must differ (they would overlap)")
+        return self
+
+    @property
+    def trainable(self) -> bool:
+        return self.splits.train is not None
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+
+class TrainingSettings(Spec):
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
+    weight_decay: float = Field(default=0.01, ge=0)
+    max_grad_norm: float = Field(default=1.0, gt=0)
+
+
+class TrainingOverrides(Spec):
+    epochs: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    learning_rate: float | None = Field(default=None, gt=0)
+    warmup_ratio: float | None = Field(default=None, ge=0, lt=1)
+    weight_decay: float | None = Field(default=None, ge=0)
+    train_examples: int | None = Field(default=None, ge=1)
+
+
+class ProfileSpec(Spec):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str
+    model: str = Field(description="built-in alias, local directory or hub id")
+    seeds: list[int] = Field(min_length=1)
+    tasks: list[str] | None = Field(default=None, description="default: every trainable task in tasks/")
+    train_examples: int | None = Field(default=None, ge=1, description="cap per task; default: the whole split")
+    eval_examples: int | None = Field(default=None, ge=1, description="cap per evaluation split")
+    max_length: int | None = Field(default=None, ge=8, description="cap on every task's max_length")
+    eval_batch_size: int = Field(default=64, ge=1)
+    training: TrainingSettings
+    task_overrides: dict[str, TrainingOverrides] = {}
+    min_gain_over_majority: dict[str, float] = Field(
+        description="accuracy a healthy run must reach above the majority-class rate, per task or 'default'",
+    )
+    leaderboard: str = Field(description="where this profile's leaderboard is written, relative to the project")
+
+    @field_validator("min_gain_over_majority")
+    @classmethod
+    def _has_default(cls, gains: dict[str, float]) -> dict[str, float]:
+        if "default" not in gains:
+            raise ValueError("needs a 'default' entry")
+        return gains
+
+    def training_for(self, task: str) -> TrainingSettings:
+        overrides = self.task_overrides.get(task)
+        if overrides is None:
+            return self.training
+        changes = overrides.model_dump(exclude_none=True, exclude={"train_examples"})
+        return self.training.model_copy(update=changes)
+
+    def train_examples_for(self, task: str) -> int | None:
+        overrides = self.task_overrides.get(task)
+        return overrides.train_examples if overrides and overrides.train_examples else self.train_examples
+
+    def gain_required(self, task: str) -> float:
+        return self.min_gain_over_majority.get(task, self.min_gain_over_majority["default"])
+
+
+class ApproachSpec(BaseModel):
+    """Common keys of an approach; the method plug-in validates the rest (its hyper-parameters)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    method: str
+    description: str = ""
+    learning_rate: float | None = Field(default=None, gt=0, description="overrides the profile's")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def split_base_name(expression: str) -> str:
+    match = SPLIT_PATTERN.match(expression)
+    if not match:
+        raise ValueError(f"not a split expression: {expression!r}")
+    return match.group("base")
+
+
+def format_validation_error(source: str, error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "<top level>"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown field"
+        problems.append(f"{source}: field '{field}': {message}")
+    return "\n".join(problems)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(f"{path}: malformed YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+    return data
+
+
+def parse_spec(spec_type: type[BaseModel], data: dict[str, Any], source: str):
+    try:
+        return spec_type.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(source, exc)) from None
+
+
+def load_spec(spec_type: type[BaseModel], path: Path):
+    return parse_spec(spec_type, read_yaml(path), display_path(path))
+
+
+def display_path(path: Path) -> str:
+    path = Path(path).resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
