@@ -56,3 +56,11 @@ def evaluate(model, dataset, tokenizer, task: TaskSpec, batch_size: int, device)
         examples=len(labels),
         seconds=seconds,
     )
+
+
+def inference_speed(model, dataset, tokenizer, batch_size: int, device) -> float:
+    """Samples per second of prediction on `dataset`, after one warm-up batch."""
+    predict(model, dataset.select(range(min(batch_size, len(dataset)))), tokenizer, batch_size, device)
+    started = time.perf_counter()
+    predict(model, dataset, tokenizer, batch_size, device)
+    return len(dataset) / (time.perf_counter() - started)

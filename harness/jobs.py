@@ -7,6 +7,7 @@ Results are cached by configuration hash: a job whose record exists is not train
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import multiprocessing
 import os
@@ -15,13 +16,15 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from harness.approaches import method_of
 from harness.data import DataSource, load_examples, resolve_splits, tokenize
 from harness.errors import HarnessError
 from harness.models import ModelRef
-from harness.results import ResultStore, config_hash, describe_hardware, package_versions
+from harness.results import STATE_FILE, ResultStore, config_hash, describe_hardware, package_versions
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec, TrainingSettings
 
-RESULT_FORMAT = 1  # bump when a change makes earlier records incomparable
+RESULT_FORMAT = 2  # bump when a change makes earlier records incomparable
+INFERENCE_SPEED_EXAMPLES = 256  # a fixed slice of the eval split, timed on the plain and the trained model
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,19 @@ class Job:
     @property
     def config_hash(self) -> str:
         return config_hash(self.identity())
+
+
+def preflight(job: Job) -> str | None:
+    """Why this (approach, model, hardware) cannot run, before any training starts; None if it can."""
+    from harness.approaches.architectures import ARCHITECTURES
+    from harness.models import model_type
+
+    method, params = method_of(job.approach)
+    kind = model_type(job.model)
+    if kind not in ARCHITECTURES:
+        return (f"{job.approach.name}: model type '{kind}' of '{job.model.name}' has no module map in "
+                f"harness/approaches/architectures.py (known: {', '.join(ARCHITECTURES)})")
+    return method.unavailable(job.model, params)
 
 
 def run(job: Job, store: ResultStore, fresh_after: str | None = None) -> dict[str, Any]:
@@ -142,9 +158,8 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
     from accelerate.utils import set_seed
     from safetensors.torch import save_file
 
-    from harness.approaches import prepare_model
-    from harness.evaluate import evaluate
-    from harness.models import build_classifier, load_tokenizer
+    from harness.evaluate import evaluate, inference_speed
+    from harness.models import load_tokenizer
     from harness.train import make_accelerator, train
 
     set_seed(job.seed)
@@ -156,24 +171,32 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
 
     train_set = examples(job.task, splits.train, job.profile.train_examples_for(job.task.name))
     eval_set = examples(job.task, splits.eval, job.profile.eval_examples)
-    ood_sets = {t.name: examples(t, resolve_splits(t, job.source).eval, job.profile.eval_examples) for t in job.ood_tasks}
-
-    model = build_classifier(job.model, job.task.num_labels, job.task.label_names, job.seed)
-    model = prepare_model(job.approach, model)
-    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    ood_sets = {t.name: (t, examples(t, resolve_splits(t, job.source).eval, job.profile.eval_examples)) for t in job.ood_tasks}
+    speed_set = eval_set.select(range(min(INFERENCE_SPEED_EXAMPLES, len(eval_set))))
     accelerator = make_accelerator()
+    batch_size = job.profile.eval_batch_size
+
+    plain, model, arch = build_model(job)
+    plain_speed = inference_speed(accelerator.prepare_model(plain, evaluation_mode=True), speed_set, tokenizer, batch_size, accelerator.device)
+    model_params = sum(p.numel() for p in plain.parameters())
+    del plain
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     stats = train(model, train_set, tokenizer, job.training, job.seed, accelerator, desc=job.name)
     peak_memory, memory_kind = _peak_memory(isolated)
 
-    in_domain = evaluate(model, eval_set, tokenizer, job.task, job.profile.eval_batch_size, accelerator.device)
-    ood = {name: evaluate(model, data, tokenizer, next(t for t in job.ood_tasks if t.name == name), job.profile.eval_batch_size, accelerator.device)
-           for name, data in ood_sets.items()}
+    in_domain = evaluate(model, eval_set, tokenizer, job.task, batch_size, accelerator.device)
+    ood = {name: evaluate(model, data, tokenizer, task, batch_size, accelerator.device) for name, (task, data) in ood_sets.items()}
+    speed = {"plain": plain_speed, "trained": inference_speed(model, speed_set, tokenizer, batch_size, accelerator.device)}
+    method, _ = method_of(job.approach)
+    if method.merged:
+        speed["merged"] = inference_speed(method.merged(model), speed_set, tokenizer, batch_size, accelerator.device)
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    state_path = run_dir / "trainable_state.safetensors"
+    state_path = run_dir / STATE_FILE
     save_file({name: p.detach().float().cpu().contiguous() for name, p in trainable.items()}, str(state_path))
+    head_params = sum(p.numel() for name, p in trainable.items() if arch.is_head(name))
     return {
         "status": "ok",
         "split_spec": splits.describe(),
@@ -183,7 +206,9 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
         "majority_rate": in_domain.majority_rate,
         "ood": {name: {"metrics": e.metrics, "majority_rate": e.majority_rate, "examples": e.examples} for name, e in ood.items()},
         "trainable_params": sum(p.numel() for p in trainable.values()),
-        "total_params": sum(p.numel() for p in model.parameters()),
+        "method_params": sum(p.numel() for p in trainable.values()) - head_params,
+        "head_params": head_params,
+        "model_params": model_params,
         "trainable_state_bytes": state_path.stat().st_size,
         "peak_memory_bytes": peak_memory,
         "peak_memory_kind": memory_kind,
@@ -193,9 +218,36 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
         "train_loss_start": stats.loss_start,
         "train_loss_end": stats.loss_end,
         "eval_samples_per_second": in_domain.samples_per_second,
+        "inference_samples_per_second": speed,
         "hardware": describe_hardware(),
         "finished_at": _now(),
     }
+
+
+def build_model(job: Job):
+    """The plain classifier (for the inference-speed baseline), the model the approach trains, and
+    the architecture map. Both start from the same seeded weights and head."""
+    from harness.approaches.architectures import architecture_of
+    from harness.models import build_classifier
+
+    method, params = method_of(job.approach)
+    plain = build_classifier(job.model, job.task.num_labels, job.task.label_names, job.seed)
+    arch = architecture_of(plain.config.model_type)
+    base = method.build(job.model, job.task.num_labels, job.task.label_names, job.seed) if method.build else copy.deepcopy(plain)
+    return plain, method.apply(base, params, arch), arch
+
+
+def restore(job: Job, run_dir):
+    """The fine-tuned model rebuilt from a fresh base and the run's saved trainable state."""
+    from safetensors.torch import load_file
+
+    _, model, _ = build_model(job)
+    state = load_file(str(run_dir / STATE_FILE))
+    missing = set(state) - {name for name, _ in model.named_parameters()}
+    if missing:
+        raise HarnessError(f"{run_dir / STATE_FILE}: {len(missing)} saved tensors have no place in the model, e.g. {sorted(missing)[0]}")
+    model.load_state_dict(state, strict=False)
+    return model
 
 
 def _peak_memory(isolated: bool) -> tuple[int | None, str]:

@@ -56,7 +56,9 @@ def _group(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str
 
 
 def _bytes(value: float | None) -> str:
-    return "–" if value is None else f"{value / 2**20:,.1f} MiB"
+    if value is None:
+        return "–"
+    return f"{value / 2**20:,.1f} MiB" if value >= 2**20 else f"{value / 2**10:,.1f} KiB"
 
 
 def in_domain_table(groups) -> str:
@@ -81,21 +83,30 @@ def out_of_domain_table(groups) -> str:
     return tabulate(rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"], tablefmt="github")
 
 
+def _speed_overhead(runs, variant: str) -> str:
+    ratios = [r["inference_samples_per_second"]["plain"] / r["inference_samples_per_second"][variant]
+              for r in runs if variant in r["inference_samples_per_second"]]
+    return f"{statistics.fmean(ratios):.2f}×" if ratios else "–"
+
+
 def cost_table(groups) -> str:
     rows = []
     for (task, approach), runs in sorted(groups.items()):
         first = runs[0]
         memory = [r["peak_memory_bytes"] for r in runs if r["peak_memory_bytes"] is not None]
         rows.append([
-            approach, task, f"{first['trainable_params']:,}", f"{100 * first['trainable_params'] / first['total_params']:.2f}%",
+            approach, task, f"{first['method_params']:,}", f"{first['head_params']:,}",
+            f"{100 * first['trainable_params'] / first['model_params']:.3f}%",
             _bytes(first["trainable_state_bytes"]),
             _bytes(statistics.fmean(memory) if memory else None),
             f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
             f"{statistics.fmean(r['train_samples_per_second'] for r in runs):.1f}",
-            f"{statistics.fmean(r['eval_samples_per_second'] for r in runs):.1f}",
+            f"{statistics.fmean(r['inference_samples_per_second']['trained'] for r in runs):.1f}",
+            _speed_overhead(runs, "trained"), _speed_overhead(runs, "merged"),
         ])
-    return tabulate(rows, headers=["approach", "task", "trainable params", "% of model", "saved state", "peak memory",
-                                   "train s", "train samples/s", "eval samples/s"], tablefmt="github")
+    return tabulate(rows, headers=["approach", "task", "method params", "head params", "trainable % of model", "saved state",
+                                   "peak memory", "train s", "train samples/s", "inference samples/s",
+                                   "inference time vs plain", "merged vs plain"], tablefmt="github")
 
 
 def runs_table(groups) -> str:
@@ -138,7 +149,11 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   out_of_domain_table(groups), ""]
     if groups:
         lines += ["## Cost", "", f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
-                  "all that must be stored to reproduce the fine-tuned model.", "", cost_table(groups), "",
+                  "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
+                  "unfreezes in the encoder; head params: the task head (DistilBERT's includes `pre_classifier`). "
+                  "Inference time vs plain: the trained model's time per example over the plain classifier's, "
+                  "both timed in the same job; merged: with LoRA's update folded into the weights.", "",
+                  cost_table(groups), "",
                   "## Runs", "", runs_table(groups), ""]
     if failures:
         lines += ["## Failed runs", "", tabulate([[r["task"], r["approach"], r["seed"], r["failure"]] for r in failures],

@@ -79,6 +79,14 @@ def _check_hub_model(model_id: str) -> None:
         raise ModelError(f"model '{model_id}' is not cached and the hub is unreachable ({type(exc).__name__}); {known}") from None
 
 
+def model_type(ref: ModelRef) -> str:
+    if ref.kind == "tiny":
+        return TINY_CONFIGS[ref.name]["model_type"]
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(ref.location).model_type
+
+
 def load_tokenizer(ref: ModelRef):
     from transformers import AutoTokenizer
 

@@ -59,7 +59,7 @@ class HarnessSession:
     approaches: dict[str, ApproachSpec]
     leaderboard_path: Path
     retrain_before: str | None  # with --retrain, records finished before this are trained again
-    runs: dict[Case, TrainedRun] = field(default_factory=dict)
+    runs: dict[Case, TrainedRun | str] = field(default_factory=dict)  # a string says why the case cannot run
 
     def cases(self, ood_only: bool = False) -> list[Case]:
         names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
@@ -71,9 +71,14 @@ class HarnessSession:
         return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[case.approach],
                         model=self.model, profile=self.profile, seed=case.seed, source=self.source)
 
-    def trained(self, case: Case) -> TrainedRun:
+    def trained(self, case: Case) -> TrainedRun | str:
+        """The case's trained run, or why it cannot run here."""
         if case not in self.runs:
             job = self.job(case)
+            reason = jobs.preflight(job)
+            if reason:
+                self.runs[case] = reason
+                return reason
             record = jobs.run(job, self.store, fresh_after=self.retrain_before)
             self.runs[case] = TrainedRun(job, record, self.store.run_dir(job.config_hash))
         return self.runs[case]
@@ -148,8 +153,12 @@ def harness(pytestconfig: pytest.Config) -> HarnessSession:
 
 
 @pytest.fixture
-def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
-    run = harness.trained(case)
+def trained_run(case: Case, harness: HarnessSession, pytestconfig: pytest.Config) -> TrainedRun:
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # the job's progress bar reaches the terminal
+        run = harness.trained(case)
+    if isinstance(run, str):
+        pytest.skip(run)
     if run.record["status"] != "ok":
         pytest.fail(f"{case.id}: {run.record['failure']}", pytrace=False)
     return run
@@ -157,7 +166,7 @@ def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(HARNESS_KEY, None)
-    if state is None or not state.runs:
+    if state is None or not any(isinstance(run, TrainedRun) for run in state.runs.values()):
         return
     # xdist workers each rewrite it from the whole store; the lock and atomic write keep it whole.
     with state.store.lock("leaderboard"):

@@ -133,6 +133,9 @@ class ProfileSpec(Spec):
     min_gain_over_majority: dict[str, float] = Field(
         description="accuracy a healthy run must reach above the majority-class rate, per task or 'default'",
     )
+    loss_must_fall_for: list[str] | None = Field(
+        default=None, description="approaches whose training loss must fall in this profile; default: all",
+    )
     leaderboard: str = Field(description="where this profile's leaderboard is written, relative to the project")
 
     @field_validator("min_gain_over_majority")

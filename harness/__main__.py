@@ -1,0 +1,103 @@
+"""Command line: validate and list the YAML specs, and rewrite a leaderboard from the results store.
+
+    python -m harness tasks validate [FILE ...]
+    python -m harness approaches list
+    python -m harness leaderboard --profile quick --data-dir ../shared/data
+
+Training runs through pytest (`pytest suites/`), where trained models are fixtures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness import leaderboard
+from harness.data import mirror_from
+from harness.errors import HarnessError
+from harness.models import resolve_model
+from harness.registry import load_approaches, load_profile, load_tasks
+from harness.results import ResultStore
+from harness.specs import APPROACHES_DIR, PROFILES_DIR, PROJECT_ROOT, TASKS_DIR, display_path
+
+KINDS = {"tasks": TASKS_DIR, "approaches": APPROACHES_DIR, "profiles": PROFILES_DIR}
+
+
+def validate(kind: str, files: list[str]) -> int:
+    paths = [Path(f) for f in files] or sorted(KINDS[kind].glob("*.yaml"))
+    if kind == "profiles":
+        errors = {}
+        for path in paths:
+            try:
+                load_profile(str(path))
+            except HarnessError as exc:
+                errors[display_path(path)] = str(exc)
+    else:
+        # Files are checked together with their directory so cross-file references (ood_eval) resolve.
+        loader = load_tasks if kind == "tasks" else load_approaches
+        catalogs = {d: loader(d) for d in {p.resolve().parent for p in paths}}
+        errors = {}
+        for path in paths:
+            catalog = catalogs[path.resolve().parent]
+            source = display_path(path)
+            if not path.exists():
+                errors[source] = f"{source}: file not found"
+            elif source in catalog.errors:
+                errors[source] = catalog.errors[source]
+    for path in paths:
+        source = display_path(path)
+        print(errors[source] if source in errors else f"ok: {source}")
+    return 1 if errors else 0
+
+
+def list_specs(kind: str) -> int:
+    if kind == "profiles":
+        for path in sorted(PROFILES_DIR.glob("*.yaml")):
+            print(f"{path.stem}: {load_profile(path.stem).description}")
+        return 0
+    catalog = load_tasks() if kind == "tasks" else load_approaches()
+    for name, spec in catalog.specs.items():
+        print(f"{name}: {spec.description}")
+    for message in catalog.errors.values():
+        print(f"invalid: {message}")
+    return 1 if catalog.errors else 0
+
+
+def write_leaderboard(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    scope = leaderboard.Scope(profile.name, profile.description, resolve_model(args.model or profile.model).name,
+                              mirror_from(args.data_dir).describe())
+    output = Path(args.output or PROJECT_ROOT / profile.leaderboard)
+    shown = leaderboard.write(output, ResultStore(Path(args.results_dir)).records(), scope)
+    print(f"leaderboard with {shown} runs written to {output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="kind", required=True)
+    for kind in KINDS:
+        sub = commands.add_parser(kind, help=f"validate or list {kind}/*.yaml")
+        actions = sub.add_subparsers(dest="action", required=True)
+        actions.add_parser("validate", help="check files against the schema").add_argument("files", nargs="*")
+        actions.add_parser("list", help="names and descriptions")
+    board = commands.add_parser("leaderboard", help="rewrite a leaderboard from the results store")
+    board.add_argument("--profile", default="quick")
+    board.add_argument("--model", default=None)
+    board.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
+    board.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
+    board.add_argument("--output", default=None)
+    args = parser.parse_args(argv)
+    try:
+        if args.kind == "leaderboard":
+            return write_leaderboard(args)
+        return validate(args.kind, args.files) if args.action == "validate" else list_specs(args.kind)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The loader: the real mirror, fallback splits, field and label checks, subsets, tokenization cache,
+and the hub path mocked at the `datasets` boundary."""
+
+import gzip
+import json
+
+import datasets
+import pytest
+
+from harness.data import DataSource, load_examples, mirror_from, resolve_splits, tokenize
+from harness.errors import DataError
+from harness.models import load_tokenizer, resolve_model
+
+
+def write_mirror(root, task, split, rows):
+    (root / task).mkdir(parents=True, exist_ok=True)
+    with gzip.open(root / task / f"{split}.jsonl.gz", "wt") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    return DataSource(root)
+
+
+def test_mirror_uses_declared_splits_when_present(mirror, sst2_spec):
+    assert resolve_splits(sst2_spec, mirror) == sst2_spec.splits
+    validation = load_examples(sst2_spec, mirror, "validation", limit=None)
+    assert len(validation) == 872 and validation[0]["sentence"].startswith("it 's a charming")
+
+
+def test_missing_train_split_falls_back_to_disjoint_parts(mirror, mnli_spec):
+    splits = resolve_splits(mnli_spec, mirror)
+    assert splits == mnli_spec.fallback_splits
+    train = load_examples(mnli_spec, mirror, splits.train, limit=None)
+    evaluation = load_examples(mnli_spec, mirror, splits.eval, limit=None)
+    assert len(train) + len(evaluation) == 9815
+    assert not set(train["idx"]) & set(evaluation["idx"])
+
+
+def test_missing_split_without_fallback_is_one_clear_error(tmp_path, sst2_spec):
+    source = write_mirror(tmp_path, "sst2", "validation", [{"sentence": "fine", "label": 1}])
+    with pytest.raises(DataError, match=r"tasks/sst2.yaml: field 'splits': mirror .* has no split train .*declare fallback_splits"):
+        resolve_splits(sst2_spec, source)
+
+
+def test_label_outside_declared_names_is_refused(tmp_path, sst2_spec):
+    source = write_mirror(tmp_path, "sst2", "train", [{"sentence": "a", "label": 0}, {"sentence": "b", "label": 2}])
+    with pytest.raises(DataError, match=r"field 'label_names': split 'train' has label 2, outside the 2 declared"):
+        load_examples(sst2_spec, source, "train", limit=None)
+
+
+def test_missing_text_column_is_named(tmp_path, sst2_spec):
+    source = write_mirror(tmp_path, "sst2", "train", [{"text": "a", "label": 0}])
+    with pytest.raises(DataError, match=r"field 'text_fields': column 'sentence' not in split 'train' \(columns: text, label\)"):
+        load_examples(sst2_spec, source, "train", limit=None)
+
+
+def test_missing_data_directory_is_refused(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        mirror_from(tmp_path / "nowhere")
+
+
+def test_subset_is_a_fixed_shuffled_sample(mirror, sst2_spec):
+    first = load_examples(sst2_spec, mirror, "train", limit=50)
+    again = load_examples(sst2_spec, mirror, "train", limit=50)
+    assert first["idx"] == again["idx"] and first["idx"] != list(range(50))
+
+
+def test_tokenization_is_cached_and_reused(mirror, sst2_spec):
+    tokenizer = load_tokenizer(resolve_model("tiny-bert"))
+    rows = load_examples(sst2_spec, mirror, "validation", limit=None)
+    first = tokenize(sst2_spec, rows, tokenizer, max_length=32)
+    again = tokenize(sst2_spec, rows, tokenizer, max_length=32)
+    assert first.cache_files and first.cache_files == again.cache_files
+    assert set(first.column_names) == {"input_ids", "token_type_ids", "attention_mask", "labels", "length"}
+    assert max(first["length"]) <= 32
+    assert tokenize(sst2_spec, rows, tokenizer, max_length=16).cache_files != first.cache_files
+
+
+def test_hub_source_calls_datasets_with_the_task_spec(monkeypatch, sst2_spec):
+    calls = []
+    monkeypatch.setattr(datasets, "get_dataset_split_names", lambda path, name: ["train", "validation", "test"])
+
+    def fake_load(path, name=None, split=None):
+        calls.append((path, name, split))
+        return datasets.Dataset.from_dict({"sentence": ["good", "bad"], "label": [1, 0], "idx": [0, 1]})
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    hub = DataSource()
+    assert resolve_splits(sst2_spec, hub) == sst2_spec.splits
+    assert len(load_examples(sst2_spec, hub, "validation[:50%]", limit=None)) == 2
+    assert calls == [("glue", "sst2", "validation[:50%]")]
+
+
+def test_hub_failure_is_one_clear_error(monkeypatch, sst2_spec):
+    def unreachable(path, name=None, split=None):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    with pytest.raises(DataError, match=r"task 'sst2': cannot load split 'train' from Hugging Face hub: no route to host"):
+        DataSource().load(sst2_spec, "train")

@@ -1,0 +1,55 @@
+"""The leaderboard writer: tables from hand-made records, scope filtering, newest-record-wins."""
+
+import datetime as dt
+
+from harness import leaderboard
+
+SCOPE = leaderboard.Scope("quick", "a test profile", "minilm", "mirror /data")
+
+
+def record(task="sst2", approach="full", seed=0, accuracy=0.8, finished="2026-01-01T00:00:00", **changes):
+    base = dict(
+        task=task, approach=approach, seed=seed, profile="quick", model="minilm", data_source="mirror /data",
+        status="ok", finished_at=finished, metrics={"accuracy": accuracy}, majority_rate=0.5,
+        ood={"imdb": {"metrics": {"accuracy": accuracy - 0.1}, "majority_rate": 0.5, "examples": 100}} if task == "sst2" else {},
+        trainable_params=10, method_params=8, head_params=2, model_params=100, trainable_state_bytes=2**20,
+        inference_samples_per_second={"plain": 200.0, "trained": 100.0}, peak_memory_bytes=3 * 2**20,
+        peak_memory_kind="CPU peak RSS of the job process", train_seconds=2.0, train_samples_per_second=50.0,
+        eval_samples_per_second=500.0, split_spec="train=train eval=validation", train_examples=400, eval_examples=100,
+        config_hash=f"h{task}{approach}{seed}{finished[-2:]}", hardware="CPU test",
+    )
+    return base | changes
+
+
+def test_render_aggregates_seeds_and_shows_every_table():
+    records = [record(seed=0, accuracy=0.80), record(seed=1, accuracy=0.90), record(task="rte", accuracy=0.6)]
+    text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE, now=dt.datetime(2026, 1, 2))
+    assert "**Profile:** quick — a test profile" in text and "**Hardware:** CPU test" in text
+    assert "85.0 ± 7.1" in text  # mean and sample std of 80 and 90
+    assert "| majority class |" in text
+    assert "sst2 → imdb" in text and "75.0 ± 7.1" in text
+    assert "train=train eval=validation" in text and "10.000%" in text and "2.00×" in text and "3.0 MiB" in text
+
+
+def test_select_keeps_scope_and_newest_record():
+    records = [
+        record(accuracy=0.5, finished="2026-01-01T00:00:00"),
+        record(accuracy=0.7, finished="2026-01-03T00:00:00"),
+        record(accuracy=0.9, profile="tiny"),
+        record(accuracy=0.9, model="tiny-bert"),
+    ]
+    (chosen,) = leaderboard.select(records, SCOPE)
+    assert chosen["metrics"]["accuracy"] == 0.7
+
+
+def test_failed_runs_are_listed_with_their_reason():
+    records = [record(), record(task="rte", status="failed", failure="loss became nan at step 3")]
+    text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE)
+    assert "## Failed runs" in text and "loss became nan at step 3" in text
+    assert "1 failed" in text
+
+
+def test_write_is_atomic_and_counts_runs(tmp_path):
+    path = tmp_path / "board.md"
+    assert leaderboard.write(path, [record(), record(task="rte")], SCOPE) == 2
+    assert path.read_text().startswith("# Leaderboard") and not list(tmp_path.glob(".*tmp"))

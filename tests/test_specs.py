@@ -1,0 +1,123 @@
+"""Schema errors name the file and the field; YAML is read safely; cross-file references are checked."""
+
+import textwrap
+
+import pytest
+
+from harness.__main__ import main
+from harness.errors import SpecError
+from harness.registry import load_approaches, load_profile, load_tasks
+from harness.specs import TaskSpec, load_spec
+
+VALID_TASK = """\
+name: {name}
+dataset: {{path: glue, name: sst2}}
+text_fields: [sentence]
+label_names: [negative, positive]
+splits: {{train: train, eval: validation}}
+max_length: 64
+"""
+
+
+def write(directory, name, text):
+    path = directory / f"{name}.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def errors_for(tmp_path, text, name="demo"):
+    write(tmp_path, name, text)
+    catalog = load_tasks(tmp_path)
+    assert name not in catalog.specs
+    (message,) = catalog.errors.values()
+    return message
+
+
+def test_valid_task_loads_and_accuracy_is_always_a_metric(tmp_path):
+    write(tmp_path, "demo", VALID_TASK.format(name="demo") + "metrics: [mcc]\n")
+    spec = load_tasks(tmp_path).specs["demo"]
+    assert spec.metrics == ["accuracy", "mcc"] and spec.trainable and spec.num_labels == 2
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path):
+    message = errors_for(tmp_path, "name: demo\n  bad: [\n")
+    assert "demo.yaml: malformed YAML (line 2" in message
+
+
+def test_missing_field_is_named(tmp_path):
+    message = errors_for(tmp_path, VALID_TASK.format(name="demo").replace("max_length: 64\n", ""))
+    assert "demo.yaml: field 'max_length': Field required" in message
+
+
+def test_unknown_field_and_bad_values_each_named(tmp_path):
+    text = VALID_TASK.format(name="demo").replace("[negative, positive]", "[pos, pos]") + "colour: blue\n"
+    message = errors_for(tmp_path, text)
+    assert "field 'label_names': label names must be unique" in message
+    assert "field 'colour': unknown field" in message
+
+
+def test_bad_split_expression(tmp_path):
+    message = errors_for(tmp_path, VALID_TASK.format(name="demo").replace("eval: validation", "eval: 'val[:10%'"))
+    assert "field 'splits.eval'" in message and "not a split expression" in message
+
+
+def test_overlapping_fallback_splits_are_refused(tmp_path):
+    text = VALID_TASK.format(name="demo") + "fallback_splits: {train: 'validation', eval: 'validation'}\n"
+    assert "must differ" in errors_for(tmp_path, text)
+
+
+def test_name_must_match_file(tmp_path):
+    assert "differs from the file name 'demo'" in errors_for(tmp_path, VALID_TASK.format(name="other"))
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    path = write(tmp_path, "demo", "!!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(SpecError, match="malformed YAML"):
+        load_spec(TaskSpec, path)
+
+
+def test_ood_eval_must_name_a_task_with_the_same_labels(tmp_path):
+    write(tmp_path, "demo", VALID_TASK.format(name="demo") + "ood_eval: [other]\n")
+    write(tmp_path, "other", VALID_TASK.format(name="other").replace("[negative, positive]", "[a, b, c]"))
+    assert "'other' has labels ['a', 'b', 'c']" in load_tasks(tmp_path).errors[str(tmp_path / "demo.yaml")]
+    (tmp_path / "other.yaml").unlink()
+    assert "unknown task 'other'" in load_tasks(tmp_path).errors[str(tmp_path / "demo.yaml")]
+
+
+def test_a_broken_file_leaves_the_others_loaded(tmp_path):
+    write(tmp_path, "good", VALID_TASK.format(name="good"))
+    write(tmp_path, "bad", "name: [\n")
+    catalog = load_tasks(tmp_path)
+    assert set(catalog.specs) == {"good"} and len(catalog.errors) == 1
+
+
+def test_project_specs_are_valid():
+    assert not load_tasks().errors and not load_approaches().errors
+    for name in ("tiny", "quick", "full"):
+        load_profile(name)
+
+
+def test_unknown_profile_lists_the_known_ones():
+    with pytest.raises(SpecError, match=r"unknown profile 'huge': choose one of full, quick, tiny"):
+        load_profile("huge")
+
+
+def test_profile_task_overrides_apply_to_that_task_only():
+    quick = load_profile("quick")
+    assert quick.training_for("rte").epochs != quick.training.epochs
+    assert quick.training_for("sst2") == quick.training
+
+
+def test_approach_method_and_params_are_validated(tmp_path):
+    write(tmp_path, "mystery", "name: mystery\nmethod: alchemy\n")
+    write(tmp_path, "full-x", "name: full-x\nmethod: full\nrank: 3\n")
+    errors = load_approaches(tmp_path).errors
+    assert "field 'method': unknown method 'alchemy'" in errors[str(tmp_path / "mystery.yaml")]
+    assert "field 'rank': unknown field" in errors[str(tmp_path / "full-x.yaml")]
+
+
+def test_cli_validate_reports_each_problem_and_fails(tmp_path, capsys):
+    bad = write(tmp_path, "demo", VALID_TASK.format(name="demo").replace("max_length: 64", "max_length: many"))
+    assert main(["tasks", "validate", str(bad)]) == 1
+    assert "demo.yaml: field 'max_length': Input should be a valid integer" in capsys.readouterr().out
+    assert main(["tasks", "validate"]) == 0

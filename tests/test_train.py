@@ -1,0 +1,82 @@
+"""The one training loop on tiny BERT and tiny DistilBERT: it learns, repeats itself under a seed,
+and stops on a NaN loss; evaluation keeps dataset order despite length sorting."""
+
+import datasets
+import numpy as np
+import pytest
+import torch
+
+from harness.data import load_examples, tokenize
+from harness.errors import TrainingDiverged
+from harness.evaluate import evaluate, predict
+from harness.models import build_classifier, load_tokenizer, resolve_model
+from harness.specs import TrainingSettings
+from harness.train import make_accelerator, train
+
+SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=3e-3)
+
+
+@pytest.fixture(scope="module", params=["tiny-bert", "tiny-distilbert"])
+def model_ref(request):
+    return resolve_model(request.param)
+
+
+@pytest.fixture
+def keyword_task(sst2_spec, model_ref):
+    """Real SST-2 text where the label is whether one word was appended: a random tiny model learns
+    it within a few dozen steps, so a loop that does not learn fails here."""
+    tokenizer = load_tokenizer(model_ref)
+    rows = {"sentence": [f"{word} {tail}" for word, tail in zip(["awful", "splendid"] * 64, ["the plot", "a film", "it is"] * 43)],
+            "label": [0, 1] * 64}
+    return tokenize(sst2_spec, datasets.Dataset.from_dict(rows), tokenizer, 16), tokenizer
+
+
+def fit(model_ref, sst2_spec, data, tokenizer, seed=0, settings=SETTINGS):
+    model = build_classifier(model_ref, sst2_spec.num_labels, sst2_spec.label_names, seed)
+    stats = train(model, data, tokenizer, settings, seed, make_accelerator(), desc="test")
+    return model, stats
+
+
+def test_loss_falls_and_every_example_is_seen(model_ref, sst2_spec, keyword_task):
+    data, tokenizer = keyword_task
+    model, stats = fit(model_ref, sst2_spec, data, tokenizer)
+    assert stats.steps == 4 * 8 and stats.examples_seen == 4 * 128
+    assert stats.loss_end < 0.5 * stats.loss_start
+    assert evaluate(model, data, tokenizer, sst2_spec, batch_size=32, device="cpu").metrics["accuracy"] == 1.0
+
+
+def test_same_seed_same_model_other_seed_other_model(model_ref, sst2_spec, keyword_task):
+    data, tokenizer = keyword_task
+    short = SETTINGS.model_copy(update={"epochs": 1})
+    first, _ = fit(model_ref, sst2_spec, data, tokenizer, seed=1, settings=short)
+    again, _ = fit(model_ref, sst2_spec, data, tokenizer, seed=1, settings=short)
+    other, _ = fit(model_ref, sst2_spec, data, tokenizer, seed=2, settings=short)
+    same = [torch.equal(p, q) for p, q in zip(first.parameters(), again.parameters())]
+    differ = [torch.equal(p, q) for p, q in zip(first.parameters(), other.parameters())]
+    assert all(same) and not all(differ)
+
+
+def test_nan_loss_stops_the_run_with_its_reason(model_ref, sst2_spec, keyword_task):
+    data, tokenizer = keyword_task
+    model = build_classifier(model_ref, sst2_spec.num_labels, sst2_spec.label_names, 0)
+    model.classifier.register_forward_hook(lambda module, inputs, output: output * float("nan"))
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 1 \(epoch 1\)"):
+        train(model, data, tokenizer, SETTINGS, 0, make_accelerator(), desc="sst2-full-seed0")
+
+
+class LengthParity(torch.nn.Module):
+    """Predicts class 1 for inputs with an odd number of real tokens: order bugs show at once."""
+
+    def forward(self, input_ids, attention_mask, **_):
+        odd = attention_mask.sum(dim=1) % 2
+        return type("Output", (), {"logits": torch.stack([1 - odd, odd], dim=1).float()})
+
+
+def test_predictions_come_back_in_dataset_order(mirror, sst2_spec):
+    tokenizer = load_tokenizer(resolve_model("tiny-bert"))
+    data = tokenize(sst2_spec, load_examples(sst2_spec, mirror, "validation", limit=100), tokenizer, 32)
+    predictions = predict(LengthParity(), data, tokenizer, batch_size=7, device="cpu")
+    assert predictions.tolist() == [n % 2 for n in data["length"]]
+    result = evaluate(LengthParity(), data, tokenizer, sst2_spec, batch_size=7, device="cpu")
+    expected = np.mean(np.array(data["labels"]) == np.array(data["length"]) % 2)
+    assert result.metrics["accuracy"] == pytest.approx(expected) and result.examples == 100
