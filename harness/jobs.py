@@ -63,7 +63,7 @@ class Job:
             "profile": self.profile.name,
             "training": self.training.model_dump(),
             "train_examples": self.profile.train_examples_for(self.task.name),
-            "eval_examples": self.profile.eval_examples,
+            "eval_examples": {t.name: self.profile.eval_examples_for(t.name) for t in (self.task, *self.ood_tasks)},
             "max_length": {t.name: self.max_length(t) for t in (self.task, *self.ood_tasks)},
             "seed": self.seed,
             "data_source": self.source.describe(),
@@ -170,8 +170,9 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
         return tokenize(task, load_examples(task, job.source, expression, limit), tokenizer, job.max_length(task))
 
     train_set = examples(job.task, splits.train, job.profile.train_examples_for(job.task.name))
-    eval_set = examples(job.task, splits.eval, job.profile.eval_examples)
-    ood_sets = {t.name: (t, examples(t, resolve_splits(t, job.source).eval, job.profile.eval_examples)) for t in job.ood_tasks}
+    eval_set = examples(job.task, splits.eval, job.profile.eval_examples_for(job.task.name))
+    ood_sets = {t.name: (t, examples(t, resolve_splits(t, job.source).eval, job.profile.eval_examples_for(t.name)))
+                for t in job.ood_tasks}
     speed_set = eval_set.select(range(min(INFERENCE_SPEED_EXAMPLES, len(eval_set))))
     accelerator = make_accelerator()
     batch_size = job.profile.eval_batch_size

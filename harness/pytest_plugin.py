@@ -36,6 +36,9 @@ class Case:
     def id(self) -> str:
         return f"{self.task}-{self.approach}-seed{self.seed}"
 
+    def against_full(self) -> Case:
+        return Case(self.task, "full", self.seed)
+
 
 @dataclass
 class TrainedRun:
@@ -59,12 +62,17 @@ class HarnessSession:
     approaches: dict[str, ApproachSpec]
     leaderboard_path: Path
     retrain_before: str | None  # with --retrain, records finished before this are trained again
+    capture: Any  # pytest's capture manager
     runs: dict[Case, TrainedRun | str] = field(default_factory=dict)  # a string says why the case cannot run
 
     def cases(self, ood_only: bool = False) -> list[Case]:
         names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
         return [Case(task, approach, seed) for task in names if not ood_only or self.tasks[task].ood_eval
                 for approach in self.approaches for seed in self.seeds]
+
+    def gap_cases(self) -> list[Case]:
+        return [Case(task, approach, seed) for task, bounds in self.profile.max_gap_to_full.items()
+                for approach in bounds for seed in self.seeds]
 
     def job(self, case: Case) -> jobs.Job:
         task = self.tasks[case.task]
@@ -82,6 +90,17 @@ class HarnessSession:
             record = jobs.run(job, self.store, fresh_after=self.retrain_before)
             self.runs[case] = TrainedRun(job, record, self.store.run_dir(job.config_hash))
         return self.runs[case]
+
+    def require(self, case: Case) -> TrainedRun:
+        """The trained run for a test: skipped where pre-flight says it cannot run, failed with the
+        job's reason where training failed."""
+        with self.capture.global_and_fixture_disabled():  # the job's progress bar reaches the terminal
+            run = self.trained(case)
+        if isinstance(run, str):
+            pytest.skip(run)
+        if run.record["status"] != "ok":
+            pytest.fail(f"{case.id}: {run.record['failure']}", pytrace=False)
+        return run
 
     def scope(self) -> leaderboard.Scope:
         return leaderboard.Scope(self.profile.name, self.profile.description, self.model.name, self.source.describe())
@@ -124,6 +143,7 @@ def _build_session(config: pytest.Config) -> HarnessSession:
         approaches=load_approaches().specs,
         leaderboard_path=Path(config.getoption("leaderboard") or PROJECT_ROOT / profile.leaderboard),
         retrain_before=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if config.getoption("retrain") else None,
+        capture=config.pluginmanager.get_plugin("capturemanager"),
     )
 
 
@@ -139,12 +159,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "case" not in metafunc.fixturenames:
-        return
-    marker = metafunc.definition.get_closest_marker("harness_cases")
-    ood_only = bool(marker and marker.kwargs.get("ood"))
-    cases = metafunc.config.stash[HARNESS_KEY].cases(ood_only=ood_only)
-    metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+    state = metafunc.config.stash[HARNESS_KEY]
+    if "case" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("harness_cases")
+        cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")))
+        metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+    if "gap_case" in metafunc.fixturenames:
+        cases = state.gap_cases()
+        metafunc.parametrize("gap_case", cases, ids=[f"{c.task}-{c.approach}-vs-full-seed{c.seed}" for c in cases])
 
 
 @pytest.fixture(scope="session")
@@ -153,15 +175,8 @@ def harness(pytestconfig: pytest.Config) -> HarnessSession:
 
 
 @pytest.fixture
-def trained_run(case: Case, harness: HarnessSession, pytestconfig: pytest.Config) -> TrainedRun:
-    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
-    with capture.global_and_fixture_disabled():  # the job's progress bar reaches the terminal
-        run = harness.trained(case)
-    if isinstance(run, str):
-        pytest.skip(run)
-    if run.record["status"] != "ok":
-        pytest.fail(f"{case.id}: {run.record['failure']}", pytrace=False)
-    return run
+def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
+    return harness.require(case)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

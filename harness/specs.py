@@ -116,6 +116,7 @@ class TrainingOverrides(Spec):
     warmup_ratio: float | None = Field(default=None, ge=0, lt=1)
     weight_decay: float | None = Field(default=None, ge=0)
     train_examples: int | None = Field(default=None, ge=1)
+    eval_examples: int | None = Field(default=None, ge=1)
 
 
 class ProfileSpec(Spec):
@@ -133,6 +134,9 @@ class ProfileSpec(Spec):
     min_gain_over_majority: dict[str, float] = Field(
         description="accuracy a healthy run must reach above the majority-class rate, per task or 'default'",
     )
+    max_gap_to_full: dict[str, dict[str, float]] = Field(
+        default={}, description="task -> approach -> how far below full fine-tuning's accuracy it may stay",
+    )
     loss_must_fall_for: list[str] | None = Field(
         default=None, description="approaches whose training loss must fall in this profile; default: all",
     )
@@ -149,12 +153,16 @@ class ProfileSpec(Spec):
         overrides = self.task_overrides.get(task)
         if overrides is None:
             return self.training
-        changes = overrides.model_dump(exclude_none=True, exclude={"train_examples"})
+        changes = overrides.model_dump(exclude_none=True, exclude={"train_examples", "eval_examples"})
         return self.training.model_copy(update=changes)
 
     def train_examples_for(self, task: str) -> int | None:
         overrides = self.task_overrides.get(task)
         return overrides.train_examples if overrides and overrides.train_examples else self.train_examples
+
+    def eval_examples_for(self, task: str) -> int | None:
+        overrides = self.task_overrides.get(task)
+        return overrides.eval_examples if overrides and overrides.eval_examples else self.eval_examples
 
     def gain_required(self, task: str) -> float:
         return self.min_gain_over_majority.get(task, self.min_gain_over_majority["default"])

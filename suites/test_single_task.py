@@ -38,3 +38,13 @@ def test_result_record_is_complete(trained_run, case):
     assert record["split_spec"].startswith("train=")
     assert all(0.0 <= value <= 1.0 or name == "mcc" for name, value in record["metrics"].items())
     assert all(math.isfinite(v) for v in record["metrics"].values())
+
+
+def test_close_to_full_fine_tuning(gap_case, harness):
+    """Where the profile bounds it, an approach stays within a gap of full fine-tuning's accuracy."""
+    approach = harness.require(gap_case)
+    full = harness.require(gap_case.against_full())
+    allowed = harness.profile.max_gap_to_full[gap_case.task][gap_case.approach]
+    assert full.accuracy - approach.accuracy <= allowed, (
+        f"{gap_case.approach} {approach.accuracy:.3f} vs full {full.accuracy:.3f}: gap above {allowed}"
+    )
