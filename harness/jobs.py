@@ -160,7 +160,7 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
 
     from harness.evaluate import evaluate, inference_speed
     from harness.models import load_tokenizer
-    from harness.train import make_accelerator, train
+    from harness.train import TaskBatches, make_accelerator, train
 
     set_seed(job.seed)
     tokenizer = load_tokenizer(job.model)
@@ -184,7 +184,7 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
     trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    stats = train(model, train_set, tokenizer, job.training, job.seed, accelerator, desc=job.name)
+    stats = train(model, TaskBatches(train_set, tokenizer, job.training, job.seed), job.training, accelerator, desc=job.name)
     peak_memory, memory_kind = _peak_memory(isolated)
 
     in_domain = evaluate(model, eval_set, tokenizer, job.task, batch_size, accelerator.device)

@@ -119,7 +119,49 @@ def runs_table(groups) -> str:
     return tabulate(rows, headers=["task", "approach", "seeds", "metrics (%)", "splits", "train examples", "eval examples", "config"], tablefmt="github")
 
 
-def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None) -> str:
+def pareto_front(points: list[tuple[float, float]]) -> set[int]:
+    """Indices of points no other point beats on both fewer parameters and higher accuracy."""
+    return {i for i, (share, accuracy) in enumerate(points)
+            if not any(s <= share and a >= accuracy and (s, a) != (share, accuracy) for s, a in points)}
+
+
+def plot_accuracy_vs_parameters(groups, path: Path) -> bool:
+    """One panel per task: accuracy against trainable share of the model (log scale), Pareto front joined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = sorted({task for task, _ in groups})
+    if not tasks:
+        return False
+    figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8), squeeze=False)
+    for axis, task in zip(axes[0], tasks):
+        rows = [(approach, 100 * runs[0]["trainable_params"] / runs[0]["model_params"],
+                 100 * statistics.fmean(r["metrics"]["accuracy"] for r in runs))
+                for (t, approach), runs in sorted(groups.items()) if t == task]
+        front = pareto_front([(share, accuracy) for _, share, accuracy in rows])
+        for index, (approach, share, accuracy) in enumerate(rows):
+            axis.scatter(share, accuracy, color="tab:red" if index in front else "tab:blue", zorder=3)
+            axis.annotate(approach, (share, accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        line = sorted((rows[i][1], rows[i][2]) for i in front)
+        axis.plot([x for x, _ in line], [y for _, y in line], color="tab:red", linewidth=1, label="Pareto front")
+        axis.axhline(100 * statistics.fmean(runs[0]["majority_rate"] for (t, _), runs in groups.items() if t == task),
+                     color="grey", linestyle=":", linewidth=1, label="majority class")
+        axis.set_xscale("log")
+        axis.set_title(task)
+        axis.set_xlabel("trainable parameters, % of model (log)")
+        axis.set_ylabel("accuracy (%)")
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     groups = _group(records)
     failures = [r for r in records if r["status"] != "ok"]
@@ -143,6 +185,10 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         in_domain_table(groups) if groups else "No successful runs.",
         "",
     ]
+    if plot:
+        lines += [f"![accuracy vs trainable parameters]({plot})", "",
+                  "Accuracy against the share of the model's parameters that trained (log scale); red points "
+                  "and line: the Pareto front (no other approach is both cheaper and more accurate).", ""]
     if any(runs[0]["ood"] for runs in groups.values()):
         lines += ["## Out-of-domain accuracy (%)", "",
                   "Gap = in-domain minus out-of-domain accuracy, in points.", "",
@@ -162,7 +208,10 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
 
 
 def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope) -> int:
-    """Writes the leaderboard for `scope`; returns how many runs it shows."""
+    """Writes the leaderboard for `scope`, and its plot beside it; returns how many runs it shows."""
+    path = Path(path)
     selected = select(records, scope)
-    atomic_write_text(Path(path), render(selected, scope))
+    plot = path.with_name(f"{path.stem}-accuracy-vs-parameters.png")
+    drawn = plot_accuracy_vs_parameters(_group(selected), plot)
+    atomic_write_text(path, render(selected, scope, plot=plot.name if drawn else None))
     return len(selected)

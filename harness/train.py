@@ -47,43 +47,62 @@ def model_inputs(dataset):
     return dataset.remove_columns([c for c in ("length",) if c in dataset.column_names])
 
 
-def train(model, dataset, tokenizer, settings: TrainingSettings, seed: int, accelerator: Accelerator, desc: str) -> TrainStats:
-    generator = torch.Generator().manual_seed(seed)
-    sampler = LengthGroupedSampler(settings.batch_size, lengths=dataset["length"], generator=generator)
-    loader = DataLoader(
-        model_inputs(dataset), batch_size=settings.batch_size, sampler=sampler,
-        collate_fn=DataCollatorWithPadding(tokenizer),
-    )
+def task_loader(dataset, tokenizer, batch_size: int, seed: int) -> DataLoader:
+    """Length-grouped batches (similar lengths, little padding), in a fresh seeded order each pass."""
+    sampler = LengthGroupedSampler(batch_size, lengths=dataset["length"], generator=torch.Generator().manual_seed(seed))
+    return DataLoader(model_inputs(dataset), batch_size=batch_size, sampler=sampler, collate_fn=DataCollatorWithPadding(tokenizer))
+
+
+class TaskBatches:
+    """The batches of single-task training: `epochs` passes over one task's examples."""
+
+    def __init__(self, dataset, tokenizer, settings: TrainingSettings, seed: int):
+        self.loader = task_loader(dataset, tokenizer, settings.batch_size, seed)
+        self.epochs = settings.epochs
+
+    def __len__(self) -> int:
+        return self.epochs * len(self.loader)
+
+    def __iter__(self):
+        for _ in range(self.epochs):
+            yield from self.loader
+
+    def observe(self, loss: float) -> None:
+        """Batch sources that adapt to the loss (multi-task samplers) override this."""
+
+
+def train(model, batches, settings: TrainingSettings, accelerator: Accelerator, desc: str) -> TrainStats:
+    """Trains the parameters of `model` that require grad on `batches` (see TaskBatches)."""
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
         {"params": [p for n, p in trainable if not n.endswith(NO_DECAY)], "weight_decay": settings.weight_decay},
         {"params": [p for n, p in trainable if n.endswith(NO_DECAY)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=settings.learning_rate)
-    total_steps = settings.epochs * math.ceil(len(dataset) / settings.batch_size)
+    total_steps = len(batches)
     scheduler = get_linear_schedule_with_warmup(optimizer, round(settings.warmup_ratio * total_steps), total_steps)
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
     model.train()
     losses: list[float] = []
     examples = 0
     started = time.perf_counter()
     with tqdm(total=total_steps, desc=desc, unit="step", leave=False, disable=not accelerator.is_local_main_process) as bar:
-        for epoch in range(settings.epochs):
-            for batch in loader:
-                loss = model(**batch).loss
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise TrainingDiverged(f"{desc}: loss became {value} at step {len(losses) + 1} (epoch {epoch + 1})")
-                accelerator.backward(loss)
-                accelerator.clip_grad_norm_([p for _, p in trainable], settings.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(value)
-                examples += len(batch["labels"])
-                bar.update()
-                bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+        for batch in batches:
+            loss = model(**batch.to(accelerator.device)).loss
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"{desc}: loss became {value} at step {len(losses) + 1} of {total_steps}")
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_([p for _, p in trainable], settings.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            batches.observe(value)
+            losses.append(value)
+            examples += len(batch["labels"])
+            bar.update()
+            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
     seconds = time.perf_counter() - started
     window = max(1, min(LOSS_WINDOW, len(losses) // 5))
     return TrainStats(

@@ -17,7 +17,7 @@ from harness.models import load_tokenizer, resolve_model
 from harness.registry import load_approaches, load_profile
 from harness.results import STATE_FILE
 from harness.specs import ApproachSpec, TrainingSettings
-from harness.train import make_accelerator, train
+from harness.train import TaskBatches, make_accelerator, train
 
 APPROACHES = load_approaches().specs
 MODELS = ["tiny-bert", "tiny-distilbert"]
@@ -52,7 +52,7 @@ def test_only_the_method_parameters_move(approach, model, sst2_spec, keyword_row
     before = {name: p.detach().clone() for name, p in net.named_parameters()}
     trainable = {name for name, p in net.named_parameters() if p.requires_grad}
     data, tokenizer = tokenized(sst2_spec, keyword_rows, model)
-    train(net, data, tokenizer, SETTINGS, 0, make_accelerator(), desc=job.name)
+    train(net, TaskBatches(data, tokenizer, SETTINGS, 0), SETTINGS, make_accelerator(), desc=job.name)
     moved = {name for name, p in net.named_parameters() if not torch.equal(p.detach(), before[name])}
     assert moved <= trainable, f"frozen parameters moved: {sorted(moved - trainable)[:3]}"
     assert len(moved) >= 0.9 * len(trainable), f"trainable parameters that never moved: {sorted(trainable - moved)[:3]}"
@@ -121,7 +121,7 @@ def test_saved_state_reloads_with_the_same_predictions(approach, model, sst2_spe
     job = make_job(sst2_spec, model, approach)
     _, net, _ = jobs.build_model(job)
     data, tokenizer = tokenized(sst2_spec, keyword_rows, model)
-    train(net, data, tokenizer, SETTINGS, 0, make_accelerator(), desc=job.name)
+    train(net, TaskBatches(data, tokenizer, SETTINGS, 0), SETTINGS, make_accelerator(), desc=job.name)
     save_file({n: p.detach().contiguous() for n, p in net.named_parameters() if p.requires_grad}, str(tmp_path / STATE_FILE))
     torch.manual_seed(123)  # the restore must not depend on the random state
     restored = jobs.restore(job, tmp_path)

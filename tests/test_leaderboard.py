@@ -49,7 +49,15 @@ def test_failed_runs_are_listed_with_their_reason():
     assert "1 failed" in text
 
 
-def test_write_is_atomic_and_counts_runs(tmp_path):
+def test_write_is_atomic_counts_runs_and_embeds_the_plot(tmp_path):
     path = tmp_path / "board.md"
-    assert leaderboard.write(path, [record(), record(task="rte")], SCOPE) == 2
-    assert path.read_text().startswith("# Leaderboard") and not list(tmp_path.glob(".*tmp"))
+    assert leaderboard.write(path, [record(), record(task="rte"), record(approach="lora", accuracy=0.7)], SCOPE) == 3
+    text = path.read_text()
+    assert text.startswith("# Leaderboard") and not list(tmp_path.glob(".*tmp"))
+    plot = tmp_path / "board-accuracy-vs-parameters.png"
+    assert "](board-accuracy-vs-parameters.png)" in text and plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    points = [(100.0, 0.90), (1.0, 0.85), (0.1, 0.60), (1.0, 0.80), (50.0, 0.84)]
+    assert leaderboard.pareto_front(points) == {0, 1, 2}

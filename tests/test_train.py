@@ -11,7 +11,7 @@ from harness.errors import TrainingDiverged
 from harness.evaluate import evaluate, predict
 from harness.models import build_classifier, load_tokenizer, resolve_model
 from harness.specs import TrainingSettings
-from harness.train import make_accelerator, train
+from harness.train import TaskBatches, make_accelerator, train
 
 SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=3e-3)
 
@@ -33,7 +33,7 @@ def keyword_task(sst2_spec, model_ref):
 
 def fit(model_ref, sst2_spec, data, tokenizer, seed=0, settings=SETTINGS):
     model = build_classifier(model_ref, sst2_spec.num_labels, sst2_spec.label_names, seed)
-    stats = train(model, data, tokenizer, settings, seed, make_accelerator(), desc="test")
+    stats = train(model, TaskBatches(data, tokenizer, settings, seed), settings, make_accelerator(), desc="test")
     return model, stats
 
 
@@ -60,8 +60,8 @@ def test_nan_loss_stops_the_run_with_its_reason(model_ref, sst2_spec, keyword_ta
     data, tokenizer = keyword_task
     model = build_classifier(model_ref, sst2_spec.num_labels, sst2_spec.label_names, 0)
     model.classifier.register_forward_hook(lambda module, inputs, output: output * float("nan"))
-    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 1 \(epoch 1\)"):
-        train(model, data, tokenizer, SETTINGS, 0, make_accelerator(), desc="sst2-full-seed0")
+    with pytest.raises(TrainingDiverged, match=r"sst2-full-seed0: loss became nan at step 1 of 32"):
+        train(model, TaskBatches(data, tokenizer, SETTINGS, 0), SETTINGS, make_accelerator(), desc="sst2-full-seed0")
 
 
 class LengthParity(torch.nn.Module):
