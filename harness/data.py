@@ -99,19 +99,23 @@ def check_fields(task: TaskSpec, dataset, expression: str) -> None:
         )
 
 
-def tokenize(task: TaskSpec, dataset, tokenizer, max_length: int):
-    """Token ids, `labels` and `length`; cached by datasets under a fingerprint of all that shapes them."""
+def tokenize(task: TaskSpec, dataset, tokenizer, max_length: int, prefix: str = ""):
+    """Token ids, `labels` and `length`; cached by datasets under a fingerprint of all that shapes them.
+    A `prefix` (multi-task training's task marker) is put before the first text."""
     columns = task.text_fields
 
     def encode(batch):
-        encoded = tokenizer(*(batch[c] for c in columns), truncation=True, max_length=max_length)
+        texts = [batch[c] for c in columns]
+        if prefix:
+            texts[0] = [prefix + text for text in texts[0]]
+        encoded = tokenizer(*texts, truncation=True, max_length=max_length)
         encoded["labels"] = batch[task.label_field]
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
     key = "|".join(
         [dataset._fingerprint, tokenizer.name_or_path, str(len(tokenizer)), str(max_length), ",".join(columns),
-         task.label_field, TOKENIZATION_VERSION]
+         task.label_field, prefix, TOKENIZATION_VERSION]
     )
     return dataset.map(
         encode,

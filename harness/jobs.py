@@ -56,8 +56,8 @@ class Job:
         """Everything that shapes the result, and nothing else."""
         return {
             "format": RESULT_FORMAT,
-            "task": self.task.model_dump(),
-            "ood_tasks": [t.model_dump() for t in self.ood_tasks],
+            "task": self.task.model_dump(exclude={"prefix"}),  # text prefixes serve multi-task training only
+            "ood_tasks": [t.model_dump(exclude={"prefix"}) for t in self.ood_tasks],
             "approach": self.approach.model_dump(),
             "model": {"name": self.model.name, "kind": self.model.kind, "location": self.model.location if self.model.kind != "embedded" else None},
             "profile": self.profile.name,
@@ -72,6 +72,12 @@ class Job:
     @property
     def config_hash(self) -> str:
         return config_hash(self.identity())
+
+    def base_record(self) -> dict[str, Any]:
+        return common_record(self) | {"kind": "single-task", "task": self.task.name, "variant": None}
+
+    def execute(self, run_dir, isolated: bool) -> dict[str, Any]:
+        return execute(self, run_dir, isolated)
 
 
 def preflight(job: Job) -> str | None:
@@ -106,7 +112,7 @@ def run(job: Job, store: ResultStore, fresh_after: str | None = None) -> dict[st
             raise
         record = store.load(run_hash)
         if record is None:
-            record = base_record(job) | failure(f"job process exited with code {process.exitcode} before writing its result")
+            record = job.base_record() | failure(f"job process exited with code {process.exitcode} before writing its result")
             store.write(record)
         return record
 
@@ -117,9 +123,9 @@ def _run_in_child(job: Job, store_root) -> None:
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     torch.set_num_threads(int(os.environ.get("HARNESS_TORCH_THREADS", max(1, (os.cpu_count() or 1) // workers))))
     store = ResultStore(store_root)
-    record = base_record(job) | {"started_at": _now()}
+    record = job.base_record() | {"started_at": _now()}
     try:
-        record |= execute(job, store.run_dir(job.config_hash), isolated=True)
+        record |= job.execute(store.run_dir(job.config_hash), isolated=True) | {"finished_at": _now()}
     except HarnessError as exc:
         record |= failure(str(exc))
     except Exception as exc:  # recorded, with the traceback kept beside the record for debugging
@@ -129,11 +135,11 @@ def _run_in_child(job: Job, store_root) -> None:
     store.write(record)
 
 
-def base_record(job: Job) -> dict[str, Any]:
+def common_record(job) -> dict[str, Any]:
+    """Fields every record has, single-task or multi-task."""
     return {
         "config_hash": job.config_hash,
         "config": job.identity(),
-        "task": job.task.name,
         "approach": job.approach.name,
         "method": job.approach.method,
         "model": job.model.name,
@@ -177,7 +183,7 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
     accelerator = make_accelerator()
     batch_size = job.profile.eval_batch_size
 
-    plain, model, arch = build_model(job)
+    plain, model, arch = build_model(job, job.task.num_labels, job.task.label_names)
     plain_speed = inference_speed(accelerator.prepare_model(plain, evaluation_mode=True), speed_set, tokenizer, batch_size, accelerator.device)
     model_params = sum(p.numel() for p in plain.parameters())
     del plain
@@ -185,7 +191,7 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     stats = train(model, TaskBatches(train_set, tokenizer, job.training, job.seed), job.training, accelerator, desc=job.name)
-    peak_memory, memory_kind = _peak_memory(isolated)
+    memory, memory_kind = peak_memory(isolated)
 
     in_domain = evaluate(model, eval_set, tokenizer, job.task, batch_size, accelerator.device)
     ood = {name: evaluate(model, data, tokenizer, task, batch_size, accelerator.device) for name, (task, data) in ood_sets.items()}
@@ -211,7 +217,7 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
         "head_params": head_params,
         "model_params": model_params,
         "trainable_state_bytes": state_path.stat().st_size,
-        "peak_memory_bytes": peak_memory,
+        "peak_memory_bytes": memory,
         "peak_memory_kind": memory_kind,
         "train_seconds": stats.seconds,
         "train_steps": stats.steps,
@@ -221,20 +227,19 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
         "eval_samples_per_second": in_domain.samples_per_second,
         "inference_samples_per_second": speed,
         "hardware": describe_hardware(),
-        "finished_at": _now(),
     }
 
 
-def build_model(job: Job):
+def build_model(job, num_labels: int, label_names: list[str]):
     """The plain classifier (for the inference-speed baseline), the model the approach trains, and
     the architecture map. Both start from the same seeded weights and head."""
     from harness.approaches.architectures import architecture_of
     from harness.models import build_classifier
 
     method, params = method_of(job.approach)
-    plain = build_classifier(job.model, job.task.num_labels, job.task.label_names, job.seed)
+    plain = build_classifier(job.model, num_labels, label_names, job.seed)
     arch = architecture_of(plain.config.model_type)
-    base = method.build(job.model, job.task.num_labels, job.task.label_names, job.seed) if method.build else copy.deepcopy(plain)
+    base = method.build(job.model, num_labels, label_names, job.seed) if method.build else copy.deepcopy(plain)
     return plain, method.apply(base, params, arch), arch
 
 
@@ -242,7 +247,7 @@ def restore(job: Job, run_dir):
     """The fine-tuned model rebuilt from a fresh base and the run's saved trainable state."""
     from safetensors.torch import load_file
 
-    _, model, _ = build_model(job)
+    _, model, _ = build_model(job, job.task.num_labels, job.task.label_names)
     state = load_file(str(run_dir / STATE_FILE))
     missing = set(state) - {name for name, _ in model.named_parameters()}
     if missing:
@@ -251,7 +256,7 @@ def restore(job: Job, run_dir):
     return model
 
 
-def _peak_memory(isolated: bool) -> tuple[int | None, str]:
+def peak_memory(isolated: bool) -> tuple[int | None, str]:
     import torch
 
     if torch.cuda.is_available():

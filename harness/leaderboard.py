@@ -32,10 +32,14 @@ def select(records: Iterable[dict[str, Any]], scope: Scope) -> list[dict[str, An
     for record in records:
         if (record["profile"], record["model"], record["data_source"]) != (scope.profile, scope.model, scope.data_source):
             continue
-        key = (record["task"], record["approach"], record["seed"])
+        key = (kind(record), record["task"], record["approach"], record.get("variant"), record["seed"])
         if key not in newest or record["finished_at"] > newest[key]["finished_at"]:
             newest[key] = record
-    return sorted(newest.values(), key=lambda r: (r["task"], r["approach"], r["seed"]))
+    return sorted(newest.values(), key=lambda r: (kind(r), r["task"], r["approach"], r.get("variant") or "", r["seed"]))
+
+
+def kind(record: dict[str, Any]) -> str:
+    return record.get("kind", "single-task")
 
 
 def _mean_std(values: list[float], scale: float = 100.0) -> str:
@@ -50,9 +54,54 @@ def _mean_std(values: list[float], scale: float = 100.0) -> str:
 def _group(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
-        if record["status"] == "ok":
+        if record["status"] == "ok" and kind(record) == "single-task":
             groups[(record["task"], record["approach"])].append(record)
     return groups
+
+
+def multitask_tables(records: list[dict[str, Any]], single: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
+    """Per mixture: each task's accuracy against the same approach's single-task models (same
+    profile and seeds), the task shares the sampler realised, and the cost of one model vs many."""
+    mixtures: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record["status"] == "ok" and kind(record) == "multitask":
+            mixtures[(record["task"], record["variant"], record["approach"])].append(record)
+    if not mixtures:
+        return []
+    accuracy_rows, cost_rows = [], []
+    for (suite, sampler, approach), runs in sorted(mixtures.items()):
+        tasks = runs[0]["tasks"]
+        total = sum(runs[0]["sampled_batches"].values())
+        cells = []
+        for task in tasks:
+            ours = [r["per_task"][task]["metrics"]["accuracy"] for r in runs]
+            seeds = {r["seed"] for r in runs}
+            theirs = [r["metrics"]["accuracy"] for r in single.get((task, approach), []) if r["seed"] in seeds]
+            delta = _mean_std([a - b for a, b in zip(ours, theirs)]) if len(theirs) == len(ours) else "–"
+            share = 100 * runs[0]["sampled_batches"][task] / total
+            cells.append(f"{_mean_std(ours)} (Δ {delta}; {share:.0f}% of batches)")
+        ood = "; ".join(f"{name} {_mean_std([r['ood'][name]['metrics']['accuracy'] for r in runs])}" for name in sorted(runs[0]["ood"]))
+        accuracy_rows.append([suite, sampler, approach, *cells, ood or "–"])
+        singles = [single.get((task, approach), []) for task in tasks]
+        complete = all(singles)
+        cost_rows.append([
+            suite, sampler, approach, _bytes(runs[0]["trainable_state_bytes"]),
+            _bytes(sum(s[0]["trainable_state_bytes"] for s in singles)) if complete else "–",
+            f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
+            f"{sum(statistics.fmean(r['train_seconds'] for r in s) for s in singles):.1f}" if complete else "–",
+            runs[0]["train_steps"],
+        ])
+    first_tasks = next(iter(mixtures.values()))[0]["tasks"]
+    return [
+        "## Multi-task vs single-task", "",
+        "Accuracy (%) of one shared-encoder model with a head per task; Δ = multi-task minus the same approach's "
+        "single-task model, same profile and seeds, in points; then the share of training batches the sampler "
+        "actually drew from the task.", "",
+        tabulate(accuracy_rows, headers=["suite", "sampler", "approach", *first_tasks, "out-of-domain"], tablefmt="github"), "",
+        "Cost: what must be stored (trainable state) and train time, one multi-task model vs the single-task models it replaces.", "",
+        tabulate(cost_rows, headers=["suite", "sampler", "approach", "stored (multi-task)", "stored (single-task, summed)",
+                                     "train s (multi-task)", "train s (single-task, summed)", "steps"], tablefmt="github"), "",
+    ]
 
 
 def _bytes(value: float | None) -> str:
@@ -201,9 +250,10 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   "both timed in the same job; merged: with LoRA's update folded into the weights.", "",
                   cost_table(groups), "",
                   "## Runs", "", runs_table(groups), ""]
+    lines += multitask_tables(records, groups)
     if failures:
-        lines += ["## Failed runs", "", tabulate([[r["task"], r["approach"], r["seed"], r["failure"]] for r in failures],
-                                                 headers=["task", "approach", "seed", "reason"], tablefmt="github"), ""]
+        lines += ["## Failed runs", "", tabulate([[r["task"], r["approach"], r.get("variant") or "", r["seed"], r["failure"]] for r in failures],
+                                                 headers=["task", "approach", "sampler", "seed", "reason"], tablefmt="github"), ""]
     return "\n".join(lines)
 
 

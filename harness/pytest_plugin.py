@@ -21,7 +21,10 @@ from harness.errors import HarnessError, SpecError
 from harness.models import ModelRef, resolve_model
 from harness.registry import load_approaches, load_profile, load_tasks
 from harness.results import ResultStore
+from harness.multitask import MultiTaskJob, load_suite, multitask_jobs
 from harness.specs import PROJECT_ROOT, ApproachSpec, ProfileSpec, TaskSpec
+
+MULTITASK_SUITE = PROJECT_ROOT / "suites" / "multitask.yaml"
 
 DEFAULT_PROFILE = "quick"
 
@@ -42,7 +45,7 @@ class Case:
 
 @dataclass
 class TrainedRun:
-    job: jobs.Job
+    job: jobs.Job | MultiTaskJob
     record: dict[str, Any]
     run_dir: Path
 
@@ -63,7 +66,7 @@ class HarnessSession:
     leaderboard_path: Path
     retrain_before: str | None  # with --retrain, records finished before this are trained again
     capture: Any  # pytest's capture manager
-    runs: dict[Case, TrainedRun | str] = field(default_factory=dict)  # a string says why the case cannot run
+    runs: dict[str, TrainedRun | str] = field(default_factory=dict)  # by job name; a string says why it cannot run
 
     def cases(self, ood_only: bool = False) -> list[Case]:
         names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
@@ -79,27 +82,34 @@ class HarnessSession:
         return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[case.approach],
                         model=self.model, profile=self.profile, seed=case.seed, source=self.source)
 
-    def trained(self, case: Case) -> TrainedRun | str:
-        """The case's trained run, or why it cannot run here."""
-        if case not in self.runs:
-            job = self.job(case)
+    def multitask_jobs(self) -> list[MultiTaskJob]:
+        try:
+            suite = load_suite(MULTITASK_SUITE, self.tasks, self.approaches)
+        except HarnessError:
+            return []  # suites/test_spec_files.py reports it by name
+        return multitask_jobs(suite, self.tasks, self.approaches, self.model, self.profile, self.seeds, self.source)
+
+    def trained(self, job) -> TrainedRun | str:
+        """The job's trained run, or why it cannot run here."""
+        if job.name not in self.runs:
             reason = jobs.preflight(job)
             if reason:
-                self.runs[case] = reason
-                return reason
-            record = jobs.run(job, self.store, fresh_after=self.retrain_before)
-            self.runs[case] = TrainedRun(job, record, self.store.run_dir(job.config_hash))
-        return self.runs[case]
+                self.runs[job.name] = reason
+            else:
+                record = jobs.run(job, self.store, fresh_after=self.retrain_before)
+                self.runs[job.name] = TrainedRun(job, record, self.store.run_dir(job.config_hash))
+        return self.runs[job.name]
 
-    def require(self, case: Case) -> TrainedRun:
+    def require(self, job) -> TrainedRun:
         """The trained run for a test: skipped where pre-flight says it cannot run, failed with the
-        job's reason where training failed."""
+        job's reason where training failed. Takes a job or a single-task Case."""
+        job = self.job(job) if isinstance(job, Case) else job
         with self.capture.global_and_fixture_disabled():  # the job's progress bar reaches the terminal
-            run = self.trained(case)
+            run = self.trained(job)
         if isinstance(run, str):
             pytest.skip(run)
         if run.record["status"] != "ok":
-            pytest.fail(f"{case.id}: {run.record['failure']}", pytrace=False)
+            pytest.fail(f"{job.name}: {run.record['failure']}", pytrace=False)
         return run
 
     def scope(self) -> leaderboard.Scope:
@@ -164,6 +174,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("harness_cases")
         cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")))
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+    if "multitask_job" in metafunc.fixturenames:
+        multitask = state.multitask_jobs()
+        metafunc.parametrize("multitask_job", multitask, ids=[job.name for job in multitask])
     if "gap_case" in metafunc.fixturenames:
         cases = state.gap_cases()
         metafunc.parametrize("gap_case", cases, ids=[f"{c.task}-{c.approach}-vs-full-seed{c.seed}" for c in cases])
@@ -177,6 +190,11 @@ def harness(pytestconfig: pytest.Config) -> HarnessSession:
 @pytest.fixture
 def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
     return harness.require(case)
+
+
+@pytest.fixture
+def multitask_run(multitask_job: MultiTaskJob, harness: HarnessSession) -> TrainedRun:
+    return harness.require(multitask_job)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

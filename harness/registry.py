@@ -14,6 +14,7 @@ from harness.errors import SpecError
 from harness.specs import (
     APPROACHES_DIR,
     PROFILES_DIR,
+    SUITES_DIR,
     TASKS_DIR,
     ApproachSpec,
     ProfileSpec,
@@ -92,8 +93,16 @@ def load_profile(name_or_path: str, directory: Path = PROFILES_DIR) -> ProfileSp
 
 
 def load_all_errors() -> dict[str, str]:
-    errors = dict(load_tasks().errors)
-    errors.update(load_approaches().errors)
+    from harness.multitask import load_suite
+
+    tasks, approaches = load_tasks(), load_approaches()
+    errors = dict(tasks.errors)
+    errors.update(approaches.errors)
+    for path in sorted(SUITES_DIR.glob("*.yaml")):
+        try:
+            load_suite(path, tasks.specs, approaches.specs)
+        except SpecError as exc:
+            errors[display_path(path)] = str(exc)
     for path in sorted(PROFILES_DIR.glob("*.yaml")):
         try:
             load_profile(str(path))

@@ -19,6 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TASKS_DIR = PROJECT_ROOT / "tasks"
 APPROACHES_DIR = PROJECT_ROOT / "approaches"
 PROFILES_DIR = PROJECT_ROOT / "profiles"
+SUITES_DIR = PROJECT_ROOT / "suites"
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SPLIT_PATTERN = re.compile(r"^(?P<base>[A-Za-z0-9_]+)(\[[^\]]*\])?$")
@@ -70,6 +71,7 @@ class TaskSpec(Spec):
     metrics: list[Metric] = Field(default=["accuracy"], description="accuracy is always computed")
     max_length: int = Field(ge=8, le=4096)
     ood_eval: list[str] = Field(default=[], description="tasks whose eval split also scores this task's model")
+    prefix: str | None = Field(default=None, description="T5-style text prefix, used where a multi-task suite turns prefixes on")
 
     @field_validator("label_names")
     @classmethod

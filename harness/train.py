@@ -8,6 +8,7 @@ Approaches differ only in the model they hand in and which of its parameters req
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 
@@ -87,7 +88,9 @@ def train(model, batches, settings: TrainingSettings, accelerator: Accelerator, 
     losses: list[float] = []
     examples = 0
     started = time.perf_counter()
-    with tqdm(total=total_steps, desc=desc, unit="step", leave=False, disable=not accelerator.is_local_main_process) as bar:
+    interactive = sys.stderr.isatty()  # in logs (CI), a line every 30 s instead of every step
+    with tqdm(total=total_steps, desc=desc, unit="step", leave=interactive is False, mininterval=0.1 if interactive else 30,
+              disable=not accelerator.is_local_main_process) as bar:
         for batch in batches:
             loss = model(**batch.to(accelerator.device)).loss
             value = loss.item()

@@ -48,7 +48,7 @@ def test_only_the_method_parameters_move(approach, model, sst2_spec, keyword_row
     job = make_job(sst2_spec, model, approach)
     if jobs.preflight(job):
         pytest.skip(jobs.preflight(job))
-    _, net, arch = jobs.build_model(job)
+    _, net, arch = jobs.build_model(job, 2, ['negative', 'positive'])
     before = {name: p.detach().clone() for name, p in net.named_parameters()}
     trainable = {name for name, p in net.named_parameters() if p.requires_grad}
     data, tokenizer = tokenized(sst2_spec, keyword_rows, model)
@@ -94,7 +94,7 @@ def test_parameter_counts_match_the_config(approach, model, sst2_spec):
     job = make_job(sst2_spec, model, approach)
     if jobs.preflight(job):
         pytest.skip(jobs.preflight(job))
-    _, net, arch = jobs.build_model(job)
+    _, net, arch = jobs.build_model(job, 2, ['negative', 'positive'])
     config = net.config
     hidden = config.to_dict().get("hidden_size") or config.dim
     head = hidden * 2 + 2 + (hidden * hidden + hidden if config.model_type == "distilbert" else 0)
@@ -106,7 +106,7 @@ def test_parameter_counts_match_the_config(approach, model, sst2_spec):
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("approach", ["houlsby", "pfeiffer"])
 def test_adapters_start_as_the_identity(approach, model, sst2_spec):
-    plain, adapted, _ = jobs.build_model(make_job(sst2_spec, model, approach))
+    plain, adapted, _ = jobs.build_model(make_job(sst2_spec, model, approach), 2, ['negative', 'positive'])
     tokenizer = load_tokenizer(resolve_model(model))
     batch = tokenizer(["a splendid film", "awful"], padding=True, return_tensors="pt")
     plain.eval(), adapted.eval()
@@ -119,7 +119,7 @@ def test_saved_state_reloads_with_the_same_predictions(approach, model, sst2_spe
     from safetensors.torch import save_file
 
     job = make_job(sst2_spec, model, approach)
-    _, net, _ = jobs.build_model(job)
+    _, net, _ = jobs.build_model(job, 2, ['negative', 'positive'])
     data, tokenizer = tokenized(sst2_spec, keyword_rows, model)
     train(net, TaskBatches(data, tokenizer, SETTINGS, 0), SETTINGS, make_accelerator(), desc=job.name)
     save_file({n: p.detach().contiguous() for n, p in net.named_parameters() if p.requires_grad}, str(tmp_path / STATE_FILE))

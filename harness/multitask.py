@@ -1,0 +1,278 @@
+"""Multi-task fine-tuning: one shared encoder, one head per task, batches drawn by a task sampler.
+
+The heads are disjoint slices of one output layer, each with its own softmax: that keeps every
+approach plug-in (LoRA, adapters, prefix, ...) working unchanged on a multi-task model. BERT's
+pooler and DistilBERT's pre_classifier sit below the slices and are shared like the encoder.
+A suite YAML (suites/multitask.yaml) declares the tasks, samplers, approaches and step budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import Field
+from torch import nn
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from harness.data import DataSource, load_examples, resolve_splits, tokenize
+from harness.errors import SpecError
+from harness.models import ModelRef
+from harness.results import STATE_FILE, config_hash, describe_hardware
+from harness.samplers import CurriculumSpec, SamplerSpec, make_sampler, sampler_label
+from harness.specs import NAME_PATTERN, ApproachSpec, ProfileSpec, Spec, TaskSpec, TrainingSettings, load_spec
+
+MULTITASK_FORMAT = 1  # bump when a change makes earlier multi-task records incomparable
+
+
+class MultitaskSuiteSpec(Spec):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    tasks: list[str] = Field(min_length=2)
+    samplers: list[Annotated[SamplerSpec, Field(discriminator="name")]] = Field(min_length=1)
+    approaches: list[str] = Field(min_length=1)
+    text_prefixes: bool = Field(default=False, description="put each task's `prefix` before its text")
+    steps: int | None = Field(default=None, ge=1, description="default: the single-task models' steps added up")
+
+
+def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec]) -> MultitaskSuiteSpec:
+    """The suite, checked against the tasks and approaches it names."""
+    suite = load_spec(MultitaskSuiteSpec, path)
+    where = f"{path.parent.name}/{path.name}"
+    for field, names, known in (("tasks", suite.tasks, tasks), ("approaches", suite.approaches, approaches)):
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise SpecError(f"{where}: field '{field}': unknown or invalid {', '.join(unknown)}")
+    untrainable = [n for n in suite.tasks if not tasks[n].trainable]
+    if untrainable:
+        raise SpecError(f"{where}: field 'tasks': {', '.join(untrainable)} has no train split")
+    for index, sampler in enumerate(suite.samplers):
+        if isinstance(sampler, CurriculumSpec) and sorted(sampler.order) != sorted(suite.tasks):
+            raise SpecError(f"{where}: field 'samplers.{index}.order': must list exactly the suite's tasks {suite.tasks}")
+    if suite.text_prefixes:
+        missing = [n for n in suite.tasks if not tasks[n].prefix]
+        if missing:
+            raise SpecError(f"{where}: field 'text_prefixes': tasks {', '.join(missing)} declare no prefix")
+    return suite
+
+
+@dataclass(frozen=True)
+class MultiTaskJob:
+    suite: MultitaskSuiteSpec
+    tasks: tuple[TaskSpec, ...]
+    ood_tasks: tuple[TaskSpec, ...]
+    sampler: SamplerSpec
+    approach: ApproachSpec
+    model: ModelRef
+    profile: ProfileSpec
+    seed: int
+    source: DataSource
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite.name}-{sampler_label(self.sampler)}-{self.approach.name}-seed{self.seed}"
+
+    @property
+    def training(self) -> TrainingSettings:
+        settings = self.profile.training
+        if self.approach.learning_rate is not None:
+            settings = settings.model_copy(update={"learning_rate": self.approach.learning_rate})
+        return settings
+
+    def max_length(self, task: TaskSpec) -> int:
+        cap = self.profile.max_length
+        return min(task.max_length, cap) if cap else task.max_length
+
+    def prefix(self, task: TaskSpec) -> str:
+        return task.prefix if self.suite.text_prefixes and task.prefix else ""
+
+    def single_task_steps(self, task: TaskSpec, examples: int) -> int:
+        settings = self.profile.training_for(task.name)
+        return settings.epochs * math.ceil(examples / settings.batch_size)
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "format": MULTITASK_FORMAT,
+            "suite": self.suite.model_dump(exclude={"description", "samplers", "approaches"}),
+            "tasks": [t.model_dump() for t in self.tasks],
+            "ood_tasks": [t.model_dump(exclude={"prefix"}) for t in self.ood_tasks],
+            "sampler": self.sampler.model_dump(),
+            "approach": self.approach.model_dump(),
+            "model": {"name": self.model.name, "kind": self.model.kind, "location": self.model.location if self.model.kind != "embedded" else None},
+            "profile": self.profile.name,
+            "training": self.training.model_dump(),
+            "single_task_training": {t.name: self.profile.training_for(t.name).model_dump() for t in self.tasks},
+            "train_examples": {t.name: self.profile.train_examples_for(t.name) for t in self.tasks},
+            "eval_examples": {t.name: self.profile.eval_examples_for(t.name) for t in (*self.tasks, *self.ood_tasks)},
+            "max_length": {t.name: self.max_length(t) for t in (*self.tasks, *self.ood_tasks)},
+            "seed": self.seed,
+            "data_source": self.source.describe(),
+        }
+
+    @property
+    def config_hash(self) -> str:
+        return config_hash(self.identity())
+
+    def base_record(self) -> dict[str, Any]:
+        from harness.jobs import common_record
+
+        return common_record(self) | {"kind": "multitask", "task": self.suite.name, "variant": sampler_label(self.sampler),
+                                      "tasks": [t.name for t in self.tasks]}
+
+    def execute(self, run_dir: Path, isolated: bool) -> dict[str, Any]:
+        return execute(self, run_dir, isolated)
+
+
+class MultiTaskHeads(nn.Module):
+    """A classifier whose output layer holds every task's labels; each task reads and is trained
+    on its own slice."""
+
+    def __init__(self, model, label_counts: list[int]):
+        super().__init__()
+        self.model = model
+        self.offsets = np.concatenate([[0], np.cumsum(label_counts)]).tolist()
+
+    def forward(self, task_index, labels=None, **inputs):
+        task = int(task_index)
+        logits = self.model(**inputs).logits[:, self.offsets[task]:self.offsets[task + 1]]
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+class TaskView(nn.Module):
+    """One task's classifier out of the multi-task model, for evaluation."""
+
+    def __init__(self, heads: MultiTaskHeads, task_index: int):
+        super().__init__()
+        self.heads = heads
+        self.task_index = task_index
+
+    def forward(self, **inputs):
+        return self.heads(task_index=self.task_index, **inputs)
+
+
+class MixtureBatches:
+    """`steps` batches; before each, the sampler picks the task it comes from. Each task cycles
+    through its own length-grouped batches, reshuffled on every pass."""
+
+    def __init__(self, loaders: dict[str, Any], sampler, steps: int, seed: int):
+        self.loaders = loaders
+        self.tasks = list(loaders)
+        self.sampler = sampler
+        self.steps = steps
+        self.rng = np.random.default_rng(seed)
+        self.counts = dict.fromkeys(self.tasks, 0)
+        self.current: str | None = None
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def _cycle(self, task: str):
+        while True:
+            yield from self.loaders[task]
+
+    def __iter__(self):
+        streams = {task: self._cycle(task) for task in self.tasks}
+        for step in range(self.steps):
+            index = int(self.rng.choice(len(self.tasks), p=self.sampler.probabilities(step / self.steps)))
+            self.current = self.tasks[index]
+            self.counts[self.current] += 1
+            batch = next(streams[self.current])
+            batch["task_index"] = index
+            yield batch
+
+    def observe(self, loss: float) -> None:
+        self.sampler.observe(self.current, loss)
+
+
+def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
+    import torch
+    from accelerate.utils import set_seed
+    from safetensors.torch import save_file
+
+    from harness.evaluate import evaluate
+    from harness.jobs import build_model, peak_memory
+    from harness.models import load_tokenizer
+    from harness.train import make_accelerator, task_loader, train
+
+    set_seed(job.seed)
+    tokenizer = load_tokenizer(job.model)
+    splits = {t.name: resolve_splits(t, job.source) for t in job.tasks}
+
+    def examples(task: TaskSpec, expression: str, limit: int | None, prefix: str = ""):
+        return tokenize(task, load_examples(task, job.source, expression, limit), tokenizer, job.max_length(task), prefix)
+
+    train_sets = {t.name: examples(t, splits[t.name].train, job.profile.train_examples_for(t.name), job.prefix(t)) for t in job.tasks}
+    eval_sets = {t.name: examples(t, splits[t.name].eval, job.profile.eval_examples_for(t.name), job.prefix(t)) for t in job.tasks}
+    # Out-of-domain text gets the source task's prefix: the model is asked the question it was trained on.
+    ood_sets = {(t.name, target.name): examples(target, resolve_splits(target, job.source).eval,
+                                                job.profile.eval_examples_for(target.name), job.prefix(t))
+                for t in job.tasks for target in job.ood_tasks if target.name in t.ood_eval}
+
+    label_counts = [t.num_labels for t in job.tasks]
+    label_names = [f"{t.name}/{label}" for t in job.tasks for label in t.label_names]
+    _, model, arch = build_model(job, sum(label_counts), label_names)
+    heads = MultiTaskHeads(model, label_counts)
+    trainable = {name: p for name, p in heads.named_parameters() if p.requires_grad}
+
+    steps = job.suite.steps or sum(job.single_task_steps(t, len(train_sets[t.name])) for t in job.tasks)
+    sizes = {name: len(data) for name, data in train_sets.items()}
+    chance = {t.name: math.log(t.num_labels) for t in job.tasks}
+    sampler = make_sampler(job.sampler, [t.name for t in job.tasks], sizes, chance)
+    loaders = {name: task_loader(data, tokenizer, job.training.batch_size, job.seed) for name, data in train_sets.items()}
+    batches = MixtureBatches(loaders, sampler, steps, job.seed)
+
+    accelerator = make_accelerator()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    stats = train(heads, batches, job.training, accelerator, desc=job.name)
+    memory, memory_kind = peak_memory(isolated)
+
+    batch_size = job.profile.eval_batch_size
+    per_task, ood = {}, {}
+    for index, task in enumerate(job.tasks):
+        result = evaluate(TaskView(heads, index), eval_sets[task.name], tokenizer, task, batch_size, accelerator.device)
+        per_task[task.name] = {"metrics": result.metrics, "majority_rate": result.majority_rate, "examples": result.examples,
+                               "split_spec": splits[task.name].describe(), "train_examples": sizes[task.name]}
+        for (source_name, target_name), data in ood_sets.items():
+            if source_name == task.name:
+                target = next(t for t in job.ood_tasks if t.name == target_name)
+                result = evaluate(TaskView(heads, index), data, tokenizer, target, batch_size, accelerator.device)
+                ood[f"{task.name}→{target_name}"] = {"metrics": result.metrics, "majority_rate": result.majority_rate,
+                                                      "examples": result.examples}
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state_path = run_dir / STATE_FILE
+    save_file({name: p.detach().float().cpu().contiguous() for name, p in trainable.items()}, str(state_path))
+    head_params = sum(p.numel() for name, p in trainable.items() if arch.is_head(name))
+    return {
+        "status": "ok",
+        "per_task": per_task,
+        "ood": ood,
+        "sampled_batches": batches.counts,
+        "train_steps": stats.steps,
+        "trainable_params": sum(p.numel() for p in trainable.values()),
+        "head_params": head_params,
+        "method_params": sum(p.numel() for p in trainable.values()) - head_params,
+        "trainable_state_bytes": state_path.stat().st_size,
+        "peak_memory_bytes": memory,
+        "peak_memory_kind": memory_kind,
+        "train_seconds": stats.seconds,
+        "train_samples_per_second": stats.samples_per_second,
+        "train_loss_start": stats.loss_start,
+        "train_loss_end": stats.loss_end,
+        "hardware": describe_hardware(),
+    }
+
+
+def multitask_jobs(suite: MultitaskSuiteSpec, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec],
+                   model: ModelRef, profile: ProfileSpec, seeds: list[int], source: DataSource) -> list[MultiTaskJob]:
+    members = tuple(tasks[name] for name in suite.tasks)
+    ood = tuple(tasks[name] for name in dict.fromkeys(target for task in members for target in task.ood_eval))
+    return [MultiTaskJob(suite=suite, tasks=members, ood_tasks=ood, sampler=sampler, approach=approaches[approach], model=model,
+                         profile=profile, seed=seed, source=source)
+            for sampler in suite.samplers for approach in suite.approaches for seed in seeds]
+

@@ -1,0 +1,100 @@
+"""Multi-task pieces: the suite schema, per-task heads as slices, the batch mixture, text prefixes,
+and one tiny multi-task job end to end."""
+
+import datasets
+import pytest
+import torch
+
+from harness.data import DataSource, tokenize
+from harness.errors import SpecError
+from harness.models import build_classifier, load_tokenizer, resolve_model
+from harness.multitask import MixtureBatches, MultiTaskHeads, TaskView, load_suite, multitask_jobs
+from harness.registry import load_approaches, load_profile, load_tasks
+from harness.samplers import make_sampler, UniformSpec, CurriculumSpec
+from harness.specs import SUITES_DIR
+from harness.train import task_loader
+
+TASKS = load_tasks().specs
+APPROACHES = load_approaches().specs
+
+
+def write_suite(tmp_path, text):
+    path = tmp_path / "mix.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_project_suite_is_valid():
+    suite = load_suite(SUITES_DIR / "multitask.yaml", TASKS, APPROACHES)
+    assert [s.name for s in suite.samplers] == ["uniform", "proportional", "temperature", "loss", "curriculum"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: mix\ntasks: [sst2, nope]\nsamplers: [{name: uniform}]\napproaches: [full]\n", "field 'tasks': unknown or invalid nope"),
+    ("name: mix\ntasks: [sst2, rte]\nsamplers: [{name: dice}]\napproaches: [full]\n", "field 'samplers.0'"),
+    ("name: mix\ntasks: [sst2, rte]\nsamplers: [{name: curriculum, order: [sst2]}]\napproaches: [full]\n",
+     "field 'samplers.0.order': must list exactly"),
+    ("name: mix\ntasks: [sst2, imdb]\nsamplers: [{name: uniform}]\napproaches: [full]\n", "imdb has no train split"),
+    ("name: mix\ntasks: [sst2, rte]\nsamplers: [{name: uniform}]\napproaches: [full]\ntext_prefixes: true\n",
+     "field 'text_prefixes': tasks sst2, rte declare no prefix"),
+])
+def test_suite_errors_name_the_field(tmp_path, text, message):
+    with pytest.raises(SpecError, match=message):
+        load_suite(write_suite(tmp_path, text), TASKS, APPROACHES)
+
+
+def test_heads_are_disjoint_slices_with_their_own_loss():
+    model = build_classifier(resolve_model("tiny-bert"), 5, list("abcde"), seed=0)
+    heads = MultiTaskHeads(model, [2, 3])
+    tokenizer = load_tokenizer(resolve_model("tiny-bert"))
+    batch = tokenizer(["a film", "another film"], return_tensors="pt", padding=True)
+    out = heads(task_index=1, labels=torch.tensor([0, 2]), **batch)
+    assert out.logits.shape == (2, 3)
+    out.loss.backward()
+    grad = model.classifier.weight.grad
+    assert grad[:2].abs().sum() == 0 and grad[2:].abs().sum() > 0  # task 0's head is untouched
+    heads.eval()
+    assert torch.equal(TaskView(heads, 0)(**batch).logits, model(**batch).logits[:, :2])
+
+
+def test_mixture_draws_by_the_sampler_and_counts_what_it_drew():
+    tokenizer = load_tokenizer(resolve_model("tiny-bert"))
+    spec = TASKS["sst2"]
+    data = tokenize(spec, datasets.Dataset.from_dict({"sentence": ["good", "bad", "fine"] * 4, "label": [1, 0, 1] * 4}), tokenizer, 8)
+    loaders = {"a": task_loader(data, tokenizer, 4, 0), "b": task_loader(data, tokenizer, 4, 0)}
+    sampler = make_sampler(CurriculumSpec(name="curriculum", order=["a", "b"], widen_until=0.5), ["a", "b"], {"a": 1, "b": 1}, {"a": 1, "b": 1})
+    batches = MixtureBatches(loaders, sampler, steps=40, seed=0)
+    drawn = [batch["task_index"] for batch in batches]
+    assert len(drawn) == 40 and set(drawn[:20]) == {0}  # the curriculum holds to the easiest task first
+    assert batches.counts == {"a": drawn.count(0), "b": drawn.count(1)} and batches.counts["b"] > 5
+
+    def uniform_draws(seed):
+        sampler = make_sampler(UniformSpec(name="uniform"), ["a", "b"], {"a": 1, "b": 1}, {"a": 1, "b": 1})
+        return [b["task_index"] for b in MixtureBatches(loaders, sampler, steps=10, seed=seed)]
+
+    assert uniform_draws(3) == uniform_draws(3)  # the mixture is repeatable under a seed
+
+
+def test_text_prefix_goes_before_the_first_text():
+    tokenizer = load_tokenizer(resolve_model("tiny-bert"))
+    rows = datasets.Dataset.from_dict({"sentence": ["a fine film"], "label": [1]})
+    plain = tokenize(TASKS["sst2"], rows, tokenizer, 16)
+    marked = tokenize(TASKS["sst2"], rows, tokenizer, 16, prefix="sst2: ")
+    assert tokenizer.decode(marked[0]["input_ids"], skip_special_tokens=True).startswith("sst2 :")
+    assert marked[0]["length"] > plain[0]["length"]
+
+
+def test_tiny_multitask_job_scores_every_task(mirror, tmp_path):
+    from harness import jobs
+    from harness.results import ResultStore
+
+    suite = load_suite(write_suite(tmp_path, "name: mix\ntasks: [sst2, rte]\nsamplers: [{name: proportional}]\napproaches: [lora]\n"),
+                       TASKS, APPROACHES)
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
+    (job,) = multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-distilbert"), profile, [0], mirror)
+    record = jobs.run(job, ResultStore(tmp_path / "store"))
+    assert record["status"] == "ok", record.get("failure")
+    assert record["kind"] == "multitask" and record["variant"] == "proportional" and set(record["per_task"]) == {"sst2", "rte"}
+    assert set(record["ood"]) == {"sst2→imdb"} and record["ood"]["sst2→imdb"]["examples"] == 32
+    assert record["train_steps"] == sum(record["sampled_batches"].values()) == 2 * 3 * 4  # 3 epochs × 64/16 batches, per task
+    assert record["head_params"] == 64 * 64 + 64 + 64 * 4 + 4  # DistilBERT pre_classifier + 2+2 label slices
