@@ -30,6 +30,10 @@ class Evaluation:
     def samples_per_second(self) -> float:
         return self.examples / self.seconds if self.seconds else 0.0
 
+    def summary(self) -> dict:
+        """What a record keeps of a secondary evaluation (out-of-domain, per task of a mixture)."""
+        return {"metrics": self.metrics, "majority_rate": self.majority_rate, "examples": self.examples}
+
 
 @torch.no_grad()
 def predict(model, dataset, tokenizer, batch_size: int, device) -> np.ndarray:

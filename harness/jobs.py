@@ -27,8 +27,31 @@ RESULT_FORMAT = 2  # bump when a change makes earlier records incomparable
 INFERENCE_SPEED_EXAMPLES = 256  # a fixed slice of the eval split, timed on the plain and the trained model
 
 
+class JobBase:
+    """What every kind of job derives alike from its profile, approach and model."""
+
+    profile: ProfileSpec
+    approach: ApproachSpec
+    model: ModelRef
+
+    def max_length(self, task: TaskSpec) -> int:
+        cap = self.profile.max_length
+        return min(task.max_length, cap) if cap else task.max_length
+
+    def training_for(self, task_name: str | None = None) -> TrainingSettings:
+        """The profile's settings (for one task, with its overrides), at the approach's learning rate if it sets one."""
+        settings = self.profile.training_for(task_name) if task_name else self.profile.training
+        if self.approach.learning_rate is not None:
+            settings = settings.model_copy(update={"learning_rate": self.approach.learning_rate})
+        return settings
+
+    def model_identity(self) -> dict[str, Any]:
+        location = self.model.location if self.model.kind != "embedded" else None  # the package, wherever installed
+        return {"name": self.model.name, "kind": self.model.kind, "location": location}
+
+
 @dataclass(frozen=True)
-class Job:
+class Job(JobBase):
     task: TaskSpec
     ood_tasks: tuple[TaskSpec, ...]
     approach: ApproachSpec
@@ -43,14 +66,7 @@ class Job:
 
     @property
     def training(self) -> TrainingSettings:
-        settings = self.profile.training_for(self.task.name)
-        if self.approach.learning_rate is not None:
-            settings = settings.model_copy(update={"learning_rate": self.approach.learning_rate})
-        return settings
-
-    def max_length(self, task: TaskSpec) -> int:
-        cap = self.profile.max_length
-        return min(task.max_length, cap) if cap else task.max_length
+        return self.training_for(self.task.name)
 
     def identity(self) -> dict[str, Any]:
         """Everything that shapes the result, and nothing else."""
@@ -59,7 +75,7 @@ class Job:
             "task": self.task.model_dump(exclude={"prefix"}),  # text prefixes serve multi-task training only
             "ood_tasks": [t.model_dump(exclude={"prefix"}) for t in self.ood_tasks],
             "approach": self.approach.model_dump(),
-            "model": {"name": self.model.name, "kind": self.model.kind, "location": self.model.location if self.model.kind != "embedded" else None},
+            "model": self.model_identity(),
             "profile": self.profile.name,
             "training": self.training.model_dump(),
             "train_examples": self.profile.train_examples_for(self.task.name),
@@ -160,9 +176,7 @@ def _now() -> str:
 
 def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
     """Train and evaluate in this process. Peak memory is only reported when the process is the job's own."""
-    import torch
     from accelerate.utils import set_seed
-    from safetensors.torch import save_file
 
     from harness.evaluate import evaluate, inference_speed
     from harness.models import load_tokenizer
@@ -170,16 +184,9 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
 
     set_seed(job.seed)
     tokenizer = load_tokenizer(job.model)
-    splits = resolve_splits(job.task, job.source)
-
-    def examples(task: TaskSpec, expression: str, limit: int | None):
-        return tokenize(task, load_examples(task, job.source, expression, limit), tokenizer, job.max_length(task))
-
-    train_set = examples(job.task, splits.train, job.profile.train_examples_for(job.task.name))
-    eval_set = examples(job.task, splits.eval, job.profile.eval_examples_for(job.task.name))
-    ood_sets = {t.name: (t, examples(t, resolve_splits(t, job.source).eval, job.profile.eval_examples_for(t.name)))
-                for t in job.ood_tasks}
-    speed_set = eval_set.select(range(min(INFERENCE_SPEED_EXAMPLES, len(eval_set))))
+    data = load_task_data(job, job.task, tokenizer)
+    ood_sets = {t.name: (t, load_task_data(job, t, tokenizer, train=False).eval_set) for t in job.ood_tasks}
+    speed_set = data.eval_set.select(range(min(INFERENCE_SPEED_EXAMPLES, len(data.eval_set))))
     accelerator = make_accelerator()
     batch_size = job.profile.eval_batch_size
 
@@ -187,47 +194,96 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
     plain_speed = inference_speed(accelerator.prepare_model(plain, evaluation_mode=True), speed_set, tokenizer, batch_size, accelerator.device)
     model_params = sum(p.numel() for p in plain.parameters())
     del plain
-    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    stats = train(model, TaskBatches(train_set, tokenizer, job.training, job.seed), job.training, accelerator, desc=job.name)
-    memory, memory_kind = peak_memory(isolated)
+    with measured_training(isolated) as measured:
+        measured.stats = train(model, TaskBatches(data.train_set, tokenizer, job.training, job.seed), job.training, accelerator, desc=job.name)
 
-    in_domain = evaluate(model, eval_set, tokenizer, job.task, batch_size, accelerator.device)
-    ood = {name: evaluate(model, data, tokenizer, task, batch_size, accelerator.device) for name, (task, data) in ood_sets.items()}
+    in_domain = evaluate(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device)
+    ood = {name: evaluate(model, ood_set, tokenizer, task, batch_size, accelerator.device) for name, (task, ood_set) in ood_sets.items()}
     speed = {"plain": plain_speed, "trained": inference_speed(model, speed_set, tokenizer, batch_size, accelerator.device)}
     method, _ = method_of(job.approach)
     if method.merged:
         speed["merged"] = inference_speed(method.merged(model), speed_set, tokenizer, batch_size, accelerator.device)
+    return {
+        "status": "ok",
+        "split_spec": data.splits.describe(),
+        "train_examples": len(data.train_set),
+        "eval_examples": in_domain.examples,
+        "metrics": in_domain.metrics,
+        "majority_rate": in_domain.majority_rate,
+        "ood": {name: e.summary() for name, e in ood.items()},
+        "model_params": model_params,
+        "eval_samples_per_second": in_domain.samples_per_second,
+        "inference_samples_per_second": speed,
+        **save_trainable(model, arch, run_dir),
+        **measured.fields(),
+    }
 
+
+@dataclass
+class TaskData:
+    splits: Any
+    train_set: Any
+    eval_set: Any
+
+
+def load_task_data(job, task: TaskSpec, tokenizer, prefix: str = "", train: bool = True) -> TaskData:
+    """A task's tokenized training and evaluation sets at the job's profile sizes."""
+    splits = resolve_splits(task, job.source)
+
+    def examples(expression: str, limit: int | None):
+        return tokenize(task, load_examples(task, job.source, expression, limit), tokenizer, job.max_length(task), prefix)
+
+    return TaskData(
+        splits=splits,
+        train_set=examples(splits.train, job.profile.train_examples_for(task.name)) if train else None,
+        eval_set=examples(splits.eval, job.profile.eval_examples_for(task.name)),
+    )
+
+
+class measured_training:
+    """Times nothing itself (the loop does); resets and reads the peak-memory meter around training
+    and turns the loop's statistics into record fields."""
+
+    def __init__(self, isolated: bool):
+        self.isolated = isolated
+        self.stats = None
+
+    def __enter__(self):
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.memory, self.memory_kind = peak_memory(self.isolated)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "peak_memory_bytes": self.memory,
+            "peak_memory_kind": self.memory_kind,
+            "train_seconds": self.stats.seconds,
+            "train_steps": self.stats.steps,
+            "train_samples_per_second": self.stats.samples_per_second,
+            "train_loss_start": self.stats.loss_start,
+            "train_loss_end": self.stats.loss_end,
+            "hardware": describe_hardware(),
+        }
+
+
+def save_trainable(model, arch, run_dir) -> dict[str, Any]:
+    """Saves what must be kept to reproduce the fine-tuned model (its trainable state) and returns
+    the parameter counts and size every record reports."""
+    from safetensors.torch import save_file
+
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / STATE_FILE
     save_file({name: p.detach().float().cpu().contiguous() for name, p in trainable.items()}, str(state_path))
     head_params = sum(p.numel() for name, p in trainable.items() if arch.is_head(name))
-    return {
-        "status": "ok",
-        "split_spec": splits.describe(),
-        "train_examples": len(train_set),
-        "eval_examples": in_domain.examples,
-        "metrics": in_domain.metrics,
-        "majority_rate": in_domain.majority_rate,
-        "ood": {name: {"metrics": e.metrics, "majority_rate": e.majority_rate, "examples": e.examples} for name, e in ood.items()},
-        "trainable_params": sum(p.numel() for p in trainable.values()),
-        "method_params": sum(p.numel() for p in trainable.values()) - head_params,
-        "head_params": head_params,
-        "model_params": model_params,
-        "trainable_state_bytes": state_path.stat().st_size,
-        "peak_memory_bytes": memory,
-        "peak_memory_kind": memory_kind,
-        "train_seconds": stats.seconds,
-        "train_steps": stats.steps,
-        "train_samples_per_second": stats.samples_per_second,
-        "train_loss_start": stats.loss_start,
-        "train_loss_end": stats.loss_end,
-        "eval_samples_per_second": in_domain.samples_per_second,
-        "inference_samples_per_second": speed,
-        "hardware": describe_hardware(),
-    }
+    total = sum(p.numel() for p in trainable.values())
+    return {"trainable_params": total, "method_params": total - head_params, "head_params": head_params,
+            "trainable_state_bytes": state_path.stat().st_size}
 
 
 def build_model(job, num_labels: int, label_names: list[str]):

@@ -27,6 +27,11 @@ class Scope:
     data_source: str
 
 
+def table(rows, headers) -> str:
+    """Cells are pre-formatted strings (mean ± std, percentages): keep them as written."""
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
 def select(records: Iterable[dict[str, Any]], scope: Scope) -> list[dict[str, Any]]:
     newest: dict[tuple, dict[str, Any]] = {}
     for record in records:
@@ -97,10 +102,10 @@ def multitask_tables(records: list[dict[str, Any]], single: dict[tuple[str, str]
         "Accuracy (%) of one shared-encoder model with a head per task; Δ = multi-task minus the same approach's "
         "single-task model, same profile and seeds, in points; then the share of training batches the sampler "
         "actually drew from the task.", "",
-        tabulate(accuracy_rows, headers=["suite", "sampler", "approach", *first_tasks, "out-of-domain"], tablefmt="github"), "",
+        table(accuracy_rows, headers=["suite", "sampler", "approach", *first_tasks, "out-of-domain"]), "",
         "Cost: what must be stored (trainable state) and train time, one multi-task model vs the single-task models it replaces.", "",
-        tabulate(cost_rows, headers=["suite", "sampler", "approach", "stored (multi-task)", "stored (single-task, summed)",
-                                     "train s (multi-task)", "train s (single-task, summed)", "steps"], tablefmt="github"), "",
+        table(cost_rows, headers=["suite", "sampler", "approach", "stored (multi-task)", "stored (single-task, summed)",
+                                     "train s (multi-task)", "train s (single-task, summed)", "steps"]), "",
     ]
 
 
@@ -117,7 +122,7 @@ def in_domain_table(groups) -> str:
     rows = [["majority class"] + [_mean_std([majority[task]]) for task in tasks]]
     for approach in approaches:
         rows.append([approach] + [_mean_std([r["metrics"]["accuracy"] for r in groups.get((task, approach), [])]) for task in tasks])
-    return tabulate(rows, headers=["approach"] + tasks, tablefmt="github")
+    return table(rows, headers=["approach"] + tasks)
 
 
 def out_of_domain_table(groups) -> str:
@@ -129,7 +134,7 @@ def out_of_domain_table(groups) -> str:
             gaps = [a - b for a, b in zip(in_domain, ood)]
             rows.append([f"{task} → {target}", approach, _mean_std(in_domain), _mean_std(ood), _mean_std(gaps),
                          _mean_std([runs[0]["ood"][target]["majority_rate"]]), runs[0]["ood"][target]["examples"]])
-    return tabulate(rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"], tablefmt="github")
+    return table(rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"])
 
 
 def _speed_overhead(runs, variant: str) -> str:
@@ -153,9 +158,9 @@ def cost_table(groups) -> str:
             f"{statistics.fmean(r['inference_samples_per_second']['trained'] for r in runs):.1f}",
             _speed_overhead(runs, "trained"), _speed_overhead(runs, "merged"),
         ])
-    return tabulate(rows, headers=["approach", "task", "method params", "head params", "trainable % of model", "saved state",
+    return table(rows, headers=["approach", "task", "method params", "head params", "trainable % of model", "saved state",
                                    "peak memory", "train s", "train samples/s", "inference samples/s",
-                                   "inference time vs plain", "merged vs plain"], tablefmt="github")
+                                   "inference time vs plain", "merged vs plain"])
 
 
 def runs_table(groups) -> str:
@@ -165,7 +170,7 @@ def runs_table(groups) -> str:
         metrics = ", ".join(f"{name} {_mean_std([r['metrics'][name] for r in runs])}" for name in first["metrics"])
         rows.append([task, approach, ",".join(str(r["seed"]) for r in runs), metrics, first["split_spec"],
                      first["train_examples"], first["eval_examples"], " ".join(r["config_hash"] for r in runs)])
-    return tabulate(rows, headers=["task", "approach", "seeds", "metrics (%)", "splits", "train examples", "eval examples", "config"], tablefmt="github")
+    return table(rows, headers=["task", "approach", "seeds", "metrics (%)", "splits", "train examples", "eval examples", "config"])
 
 
 def pareto_front(points: list[tuple[float, float]]) -> set[int]:
@@ -210,7 +215,73 @@ def plot_accuracy_vs_parameters(groups, path: Path) -> bool:
     return True
 
 
-def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None) -> str:
+def plot_generalization(groups, path: Path) -> bool:
+    """In-domain against out-of-domain accuracy per approach, one panel per transfer (SST-2 → IMDB)."""
+    transfers = sorted({(task, target) for (task, _), runs in groups.items() for target in runs[0]["ood"]})
+    if not transfers:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(transfers), figsize=(5 * len(transfers), 4.2), squeeze=False)
+    for axis, (task, target) in zip(axes[0], transfers):
+        for (t, approach), runs in sorted(groups.items()):
+            if t != task or target not in runs[0]["ood"]:
+                continue
+            x = 100 * statistics.fmean(r["metrics"]["accuracy"] for r in runs)
+            y = 100 * statistics.fmean(r["ood"][target]["metrics"]["accuracy"] for r in runs)
+            axis.scatter(x, y, zorder=3)
+            axis.annotate(approach, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        low, high = axis.get_xlim()[0], axis.get_xlim()[1]
+        axis.plot([low, high], [low, high], color="grey", linestyle=":", linewidth=1, label="no generalization gap")
+        axis.set_title(f"{task} → {target}")
+        axis.set_xlabel(f"in-domain accuracy on {task} (%)")
+        axis.set_ylabel(f"out-of-domain accuracy on {target} (%)")
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def sequential_tables(records: list[dict[str, Any]], single: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
+    chains: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record["status"] == "ok" and kind(record) == "sequential":
+            chains[(record["task"], record["approach"])].append(record)
+    if not chains:
+        return []
+    rows = []
+    for (_, approach), runs in sorted(chains.items()):
+        chain = runs[0]["chain"]
+        stages = "; ".join(
+            f"after {chain[i]}: " + ", ".join(f"{task} {_mean_std([r['accuracy_matrix'][i][j] for r in runs])}" for j, task in enumerate(chain[: i + 1]))
+            for i in range(len(chain)))
+        target = chain[-1]
+        final = [r["accuracy_matrix"][-1][-1] for r in runs]
+        seeds = {r["seed"] for r in runs}
+        scratch = [r["metrics"]["accuracy"] for r in single.get((target, approach), []) if r["seed"] in seeds]
+        gain = _mean_std([a - b for a, b in zip(final, scratch)]) if len(scratch) == len(final) else "–"
+        rows.append([" → ".join(chain), approach, stages,
+                     ", ".join(f"{task} {_mean_std([r['forgetting'][task] for r in runs])}" for task in chain[:-1]),
+                     _mean_std([r["backward_transfer"] for r in runs]), _mean_std(final), _mean_std(scratch), gain])
+    return [
+        "## Sequential fine-tuning: forgetting and transfer", "",
+        "R[stage][task] is the accuracy on a chain's task after a training stage. Forgetting of a task = its best "
+        "accuracy from when it was learned up to the stage before last, minus its final accuracy (Chaudhry et al., 2018). "
+        "BWT = mean over earlier tasks of final accuracy minus accuracy right after learning it (Lopez-Paz & Ranzato, 2017). "
+        "Transfer gain = the last task's accuracy after the chain minus the same approach's single-task accuracy from "
+        "scratch (same profile and seeds). All in points (%).", "",
+        table(rows, headers=["chain", "approach", "accuracy after each stage", "forgetting", "BWT", "target after chain",
+                                "target from scratch", "transfer gain"]), "",
+    ]
+
+
+def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None,
+           generalization_plot: str | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     groups = _group(records)
     failures = [r for r in records if r["status"] != "ok"]
@@ -242,6 +313,10 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         lines += ["## Out-of-domain accuracy (%)", "",
                   "Gap = in-domain minus out-of-domain accuracy, in points.", "",
                   out_of_domain_table(groups), ""]
+        if generalization_plot:
+            lines += [f"![in-domain vs out-of-domain accuracy]({generalization_plot})", "",
+                      "Each approach's in-domain accuracy against its out-of-domain accuracy; the further below the "
+                      "diagonal, the larger the generalization gap.", ""]
     if groups:
         lines += ["## Cost", "", f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
                   "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
@@ -251,9 +326,10 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   cost_table(groups), "",
                   "## Runs", "", runs_table(groups), ""]
     lines += multitask_tables(records, groups)
+    lines += sequential_tables(records, groups)
     if failures:
-        lines += ["## Failed runs", "", tabulate([[r["task"], r["approach"], r.get("variant") or "", r["seed"], r["failure"]] for r in failures],
-                                                 headers=["task", "approach", "sampler", "seed", "reason"], tablefmt="github"), ""]
+        lines += ["## Failed runs", "", table([[r["task"], r["approach"], r.get("variant") or "", r["seed"], r["failure"]] for r in failures],
+                                                 headers=["task", "approach", "sampler", "seed", "reason"]), ""]
     return "\n".join(lines)
 
 
@@ -261,7 +337,11 @@ def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope) -> int:
     """Writes the leaderboard for `scope`, and its plot beside it; returns how many runs it shows."""
     path = Path(path)
     selected = select(records, scope)
+    groups = _group(selected)
     plot = path.with_name(f"{path.stem}-accuracy-vs-parameters.png")
-    drawn = plot_accuracy_vs_parameters(_group(selected), plot)
-    atomic_write_text(path, render(selected, scope, plot=plot.name if drawn else None))
+    generalization = path.with_name(f"{path.stem}-generalization.png")
+    drawn = plot_accuracy_vs_parameters(groups, plot)
+    generalization_drawn = plot_generalization(groups, generalization)
+    atomic_write_text(path, render(selected, scope, plot=plot.name if drawn else None,
+                                   generalization_plot=generalization.name if generalization_drawn else None))
     return len(selected)

@@ -11,17 +11,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from harness.data import DataSource, load_examples, resolve_splits, tokenize
+from harness.data import DataSource
 from harness.errors import SpecError
+from harness.jobs import JobBase
 from harness.models import ModelRef
-from harness.results import STATE_FILE, config_hash, describe_hardware
+from harness.results import config_hash
 from harness.samplers import CurriculumSpec, SamplerSpec, make_sampler, sampler_label
 from harness.specs import NAME_PATTERN, ApproachSpec, ProfileSpec, Spec, TaskSpec, TrainingSettings, load_spec
 
@@ -29,6 +30,7 @@ MULTITASK_FORMAT = 1  # bump when a change makes earlier multi-task records inco
 
 
 class MultitaskSuiteSpec(Spec):
+    kind: Literal["multitask"]
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     tasks: list[str] = Field(min_length=2)
@@ -60,7 +62,7 @@ def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, App
 
 
 @dataclass(frozen=True)
-class MultiTaskJob:
+class MultiTaskJob(JobBase):
     suite: MultitaskSuiteSpec
     tasks: tuple[TaskSpec, ...]
     ood_tasks: tuple[TaskSpec, ...]
@@ -77,14 +79,7 @@ class MultiTaskJob:
 
     @property
     def training(self) -> TrainingSettings:
-        settings = self.profile.training
-        if self.approach.learning_rate is not None:
-            settings = settings.model_copy(update={"learning_rate": self.approach.learning_rate})
-        return settings
-
-    def max_length(self, task: TaskSpec) -> int:
-        cap = self.profile.max_length
-        return min(task.max_length, cap) if cap else task.max_length
+        return self.training_for()
 
     def prefix(self, task: TaskSpec) -> str:
         return task.prefix if self.suite.text_prefixes and task.prefix else ""
@@ -101,7 +96,7 @@ class MultiTaskJob:
             "ood_tasks": [t.model_dump(exclude={"prefix"}) for t in self.ood_tasks],
             "sampler": self.sampler.model_dump(),
             "approach": self.approach.model_dump(),
-            "model": {"name": self.model.name, "kind": self.model.kind, "location": self.model.location if self.model.kind != "embedded" else None},
+            "model": self.model_identity(),
             "profile": self.profile.name,
             "training": self.training.model_dump(),
             "single_task_training": {t.name: self.profile.training_for(t.name).model_dump() for t in self.tasks},
@@ -189,82 +184,50 @@ class MixtureBatches:
 
 
 def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
-    import torch
     from accelerate.utils import set_seed
-    from safetensors.torch import save_file
 
     from harness.evaluate import evaluate
-    from harness.jobs import build_model, peak_memory
+    from harness.jobs import build_model, load_task_data, measured_training, save_trainable
     from harness.models import load_tokenizer
     from harness.train import make_accelerator, task_loader, train
 
     set_seed(job.seed)
     tokenizer = load_tokenizer(job.model)
-    splits = {t.name: resolve_splits(t, job.source) for t in job.tasks}
-
-    def examples(task: TaskSpec, expression: str, limit: int | None, prefix: str = ""):
-        return tokenize(task, load_examples(task, job.source, expression, limit), tokenizer, job.max_length(task), prefix)
-
-    train_sets = {t.name: examples(t, splits[t.name].train, job.profile.train_examples_for(t.name), job.prefix(t)) for t in job.tasks}
-    eval_sets = {t.name: examples(t, splits[t.name].eval, job.profile.eval_examples_for(t.name), job.prefix(t)) for t in job.tasks}
+    data = {t.name: load_task_data(job, t, tokenizer, job.prefix(t)) for t in job.tasks}
     # Out-of-domain text gets the source task's prefix: the model is asked the question it was trained on.
-    ood_sets = {(t.name, target.name): examples(target, resolve_splits(target, job.source).eval,
-                                                job.profile.eval_examples_for(target.name), job.prefix(t))
+    ood_sets = {(t.name, target.name): (target, load_task_data(job, target, tokenizer, job.prefix(t), train=False).eval_set)
                 for t in job.tasks for target in job.ood_tasks if target.name in t.ood_eval}
 
     label_counts = [t.num_labels for t in job.tasks]
     label_names = [f"{t.name}/{label}" for t in job.tasks for label in t.label_names]
     _, model, arch = build_model(job, sum(label_counts), label_names)
     heads = MultiTaskHeads(model, label_counts)
-    trainable = {name: p for name, p in heads.named_parameters() if p.requires_grad}
 
-    steps = job.suite.steps or sum(job.single_task_steps(t, len(train_sets[t.name])) for t in job.tasks)
-    sizes = {name: len(data) for name, data in train_sets.items()}
-    chance = {t.name: math.log(t.num_labels) for t in job.tasks}
-    sampler = make_sampler(job.sampler, [t.name for t in job.tasks], sizes, chance)
-    loaders = {name: task_loader(data, tokenizer, job.training.batch_size, job.seed) for name, data in train_sets.items()}
+    sizes = {name: len(d.train_set) for name, d in data.items()}
+    steps = job.suite.steps or sum(job.single_task_steps(t, sizes[t.name]) for t in job.tasks)
+    sampler = make_sampler(job.sampler, [t.name for t in job.tasks], sizes, {t.name: math.log(t.num_labels) for t in job.tasks})
+    loaders = {name: task_loader(d.train_set, tokenizer, job.training.batch_size, job.seed) for name, d in data.items()}
     batches = MixtureBatches(loaders, sampler, steps, job.seed)
-
     accelerator = make_accelerator()
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    stats = train(heads, batches, job.training, accelerator, desc=job.name)
-    memory, memory_kind = peak_memory(isolated)
+    with measured_training(isolated) as measured:
+        measured.stats = train(heads, batches, job.training, accelerator, desc=job.name)
 
     batch_size = job.profile.eval_batch_size
     per_task, ood = {}, {}
     for index, task in enumerate(job.tasks):
-        result = evaluate(TaskView(heads, index), eval_sets[task.name], tokenizer, task, batch_size, accelerator.device)
-        per_task[task.name] = {"metrics": result.metrics, "majority_rate": result.majority_rate, "examples": result.examples,
-                               "split_spec": splits[task.name].describe(), "train_examples": sizes[task.name]}
-        for (source_name, target_name), data in ood_sets.items():
+        view = TaskView(heads, index)
+        result = evaluate(view, data[task.name].eval_set, tokenizer, task, batch_size, accelerator.device)
+        per_task[task.name] = result.summary() | {"split_spec": data[task.name].splits.describe(), "train_examples": sizes[task.name]}
+        for (source_name, _), (target, ood_set) in ood_sets.items():
             if source_name == task.name:
-                target = next(t for t in job.ood_tasks if t.name == target_name)
-                result = evaluate(TaskView(heads, index), data, tokenizer, target, batch_size, accelerator.device)
-                ood[f"{task.name}→{target_name}"] = {"metrics": result.metrics, "majority_rate": result.majority_rate,
-                                                      "examples": result.examples}
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state_path = run_dir / STATE_FILE
-    save_file({name: p.detach().float().cpu().contiguous() for name, p in trainable.items()}, str(state_path))
-    head_params = sum(p.numel() for name, p in trainable.items() if arch.is_head(name))
+                ood[f"{task.name}→{target.name}"] = evaluate(view, ood_set, tokenizer, target, batch_size, accelerator.device).summary()
     return {
         "status": "ok",
         "per_task": per_task,
         "ood": ood,
         "sampled_batches": batches.counts,
-        "train_steps": stats.steps,
-        "trainable_params": sum(p.numel() for p in trainable.values()),
-        "head_params": head_params,
-        "method_params": sum(p.numel() for p in trainable.values()) - head_params,
-        "trainable_state_bytes": state_path.stat().st_size,
-        "peak_memory_bytes": memory,
-        "peak_memory_kind": memory_kind,
-        "train_seconds": stats.seconds,
-        "train_samples_per_second": stats.samples_per_second,
-        "train_loss_start": stats.loss_start,
-        "train_loss_end": stats.loss_end,
-        "hardware": describe_hardware(),
+        **save_trainable(heads, arch, run_dir),
+        **measured.fields(),
     }
 
 

@@ -21,10 +21,10 @@ from harness.errors import HarnessError, SpecError
 from harness.models import ModelRef, resolve_model
 from harness.registry import load_approaches, load_profile, load_tasks
 from harness.results import ResultStore
-from harness.multitask import MultiTaskJob, load_suite, multitask_jobs
+from harness.multitask import MultiTaskJob, multitask_jobs
+from harness.registry import load_suites
+from harness.sequential import SequentialJob, sequential_jobs
 from harness.specs import PROJECT_ROOT, ApproachSpec, ProfileSpec, TaskSpec
-
-MULTITASK_SUITE = PROJECT_ROOT / "suites" / "multitask.yaml"
 
 DEFAULT_PROFILE = "quick"
 
@@ -45,7 +45,7 @@ class Case:
 
 @dataclass
 class TrainedRun:
-    job: jobs.Job | MultiTaskJob
+    job: jobs.Job | MultiTaskJob | SequentialJob
     record: dict[str, Any]
     run_dir: Path
 
@@ -82,12 +82,11 @@ class HarnessSession:
         return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[case.approach],
                         model=self.model, profile=self.profile, seed=case.seed, source=self.source)
 
-    def multitask_jobs(self) -> list[MultiTaskJob]:
-        try:
-            suite = load_suite(MULTITASK_SUITE, self.tasks, self.approaches)
-        except HarnessError:
-            return []  # suites/test_spec_files.py reports it by name
-        return multitask_jobs(suite, self.tasks, self.approaches, self.model, self.profile, self.seeds, self.source)
+    def suite_jobs(self, kind: str) -> list:
+        """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
+        make = {"multitask": multitask_jobs, "sequential": sequential_jobs}[kind]
+        return [job for suite in load_suites(self.tasks, self.approaches).specs.values() if suite.kind == kind
+                for job in make(suite, self.tasks, self.approaches, self.model, self.profile, self.seeds, self.source)]
 
     def trained(self, job) -> TrainedRun | str:
         """The job's trained run, or why it cannot run here."""
@@ -174,9 +173,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("harness_cases")
         cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")))
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
-    if "multitask_job" in metafunc.fixturenames:
-        multitask = state.multitask_jobs()
-        metafunc.parametrize("multitask_job", multitask, ids=[job.name for job in multitask])
+    for kind in ("multitask", "sequential"):
+        if f"{kind}_job" in metafunc.fixturenames:
+            suite_jobs = state.suite_jobs(kind)
+            metafunc.parametrize(f"{kind}_job", suite_jobs, ids=[job.name for job in suite_jobs])
     if "gap_case" in metafunc.fixturenames:
         cases = state.gap_cases()
         metafunc.parametrize("gap_case", cases, ids=[f"{c.task}-{c.approach}-vs-full-seed{c.seed}" for c in cases])
@@ -195,6 +195,11 @@ def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
 @pytest.fixture
 def multitask_run(multitask_job: MultiTaskJob, harness: HarnessSession) -> TrainedRun:
     return harness.require(multitask_job)
+
+
+@pytest.fixture
+def sequential_run(sequential_job: SequentialJob, harness: HarnessSession) -> TrainedRun:
+    return harness.require(sequential_job)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -21,6 +21,7 @@ from harness.specs import (
     TaskSpec,
     display_path,
     load_spec,
+    read_yaml,
 )
 
 SpecT = TypeVar("SpecT")
@@ -92,17 +93,32 @@ def load_profile(name_or_path: str, directory: Path = PROFILES_DIR) -> ProfileSp
     return load_spec(ProfileSpec, candidate)
 
 
-def load_all_errors() -> dict[str, str]:
+def load_suites(tasks: dict, approaches: dict, directory: Path = SUITES_DIR) -> Catalog:
+    """Suite YAMLs by name; each names its `kind` (multitask, sequential), which picks its schema."""
     from harness.multitask import load_suite
+    from harness.sequential import load_sequential_suite
 
+    loaders = {"multitask": load_suite, "sequential": load_sequential_suite}
+    catalog: Catalog = Catalog()
+    for path in sorted(directory.glob("*.yaml")):
+        source = display_path(path)
+        try:
+            kind = read_yaml(path).get("kind")
+            if kind not in loaders:
+                raise SpecError(f"{source}: field 'kind': expected one of {', '.join(loaders)}, got {kind!r}")
+            suite = loaders[kind](path, tasks, approaches)
+        except SpecError as exc:
+            catalog.errors[source] = str(exc)
+            continue
+        catalog.specs[suite.name] = suite
+    return catalog
+
+
+def load_all_errors() -> dict[str, str]:
     tasks, approaches = load_tasks(), load_approaches()
     errors = dict(tasks.errors)
     errors.update(approaches.errors)
-    for path in sorted(SUITES_DIR.glob("*.yaml")):
-        try:
-            load_suite(path, tasks.specs, approaches.specs)
-        except SpecError as exc:
-            errors[display_path(path)] = str(exc)
+    errors.update(load_suites(tasks.specs, approaches.specs).errors)
     for path in sorted(PROFILES_DIR.glob("*.yaml")):
         try:
             load_profile(str(path))

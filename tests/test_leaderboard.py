@@ -56,8 +56,29 @@ def test_write_is_atomic_counts_runs_and_embeds_the_plot(tmp_path):
     assert text.startswith("# Leaderboard") and not list(tmp_path.glob(".*tmp"))
     plot = tmp_path / "board-accuracy-vs-parameters.png"
     assert "](board-accuracy-vs-parameters.png)" in text and plot.read_bytes().startswith(b"\x89PNG")
+    assert "](board-generalization.png)" in text and (tmp_path / "board-generalization.png").stat().st_size > 0
 
 
 def test_pareto_front_keeps_only_undominated_points():
     points = [(100.0, 0.90), (1.0, 0.85), (0.1, 0.60), (1.0, 0.80), (50.0, 0.84)]
     assert leaderboard.pareto_front(points) == {0, 1, 2}
+
+
+def test_sequential_table_reports_forgetting_and_transfer_gain():
+    chain = record(task="mnli-then-rte", kind="sequential", chain=["mnli", "rte"], accuracy_matrix=[[0.6, 0.5], [0.55, 0.62]],
+                   forgetting={"mnli": 0.05}, backward_transfer=-0.05)
+    scratch = record(task="rte", accuracy=0.58)
+    text = leaderboard.render(leaderboard.select([chain, scratch], SCOPE), SCOPE)
+    assert "## Sequential fine-tuning" in text and "mnli → rte" in text
+    assert "after mnli: mnli 60.0; after rte: mnli 55.0, rte 62.0" in text
+    assert "| mnli 5.0 " in text and "| -5.0 " in text and "| 4.0 " in text  # forgetting, BWT, transfer gain
+
+
+def test_multitask_table_compares_with_single_task():
+    mixture = record(task="multitask", kind="multitask", variant="uniform", tasks=["sst2", "rte"],
+                     per_task={"sst2": {"metrics": {"accuracy": 0.82}}, "rte": {"metrics": {"accuracy": 0.55}}},
+                     ood={"sst2→imdb": {"metrics": {"accuracy": 0.7}}}, sampled_batches={"sst2": 30, "rte": 10}, train_steps=40)
+    singles = [record(task="sst2", accuracy=0.80), record(task="rte", accuracy=0.60)]
+    text = leaderboard.render(leaderboard.select([mixture, *singles], SCOPE), SCOPE)
+    assert "82.0 (Δ 2.0; 75% of batches)" in text and "55.0 (Δ -5.0; 25% of batches)" in text
+    assert "sst2→imdb 70.0" in text and "2.0 MiB" in text  # stored: one model vs two single-task states

@@ -30,12 +30,12 @@ def test_project_suite_is_valid():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("name: mix\ntasks: [sst2, nope]\nsamplers: [{name: uniform}]\napproaches: [full]\n", "field 'tasks': unknown or invalid nope"),
-    ("name: mix\ntasks: [sst2, rte]\nsamplers: [{name: dice}]\napproaches: [full]\n", "field 'samplers.0'"),
-    ("name: mix\ntasks: [sst2, rte]\nsamplers: [{name: curriculum, order: [sst2]}]\napproaches: [full]\n",
+    ("kind: multitask\nname: mix\ntasks: [sst2, nope]\nsamplers: [{name: uniform}]\napproaches: [full]\n", "field 'tasks': unknown or invalid nope"),
+    ("kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: dice}]\napproaches: [full]\n", "field 'samplers.0'"),
+    ("kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: curriculum, order: [sst2]}]\napproaches: [full]\n",
      "field 'samplers.0.order': must list exactly"),
-    ("name: mix\ntasks: [sst2, imdb]\nsamplers: [{name: uniform}]\napproaches: [full]\n", "imdb has no train split"),
-    ("name: mix\ntasks: [sst2, rte]\nsamplers: [{name: uniform}]\napproaches: [full]\ntext_prefixes: true\n",
+    ("kind: multitask\nname: mix\ntasks: [sst2, imdb]\nsamplers: [{name: uniform}]\napproaches: [full]\n", "imdb has no train split"),
+    ("kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: uniform}]\napproaches: [full]\ntext_prefixes: true\n",
      "field 'text_prefixes': tasks sst2, rte declare no prefix"),
 ])
 def test_suite_errors_name_the_field(tmp_path, text, message):
@@ -88,7 +88,7 @@ def test_tiny_multitask_job_scores_every_task(mirror, tmp_path):
     from harness import jobs
     from harness.results import ResultStore
 
-    suite = load_suite(write_suite(tmp_path, "name: mix\ntasks: [sst2, rte]\nsamplers: [{name: proportional}]\napproaches: [lora]\n"),
+    suite = load_suite(write_suite(tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: proportional}]\napproaches: [lora]\n"),
                        TASKS, APPROACHES)
     profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
     (job,) = multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-distilbert"), profile, [0], mirror)

@@ -1,0 +1,164 @@
+"""Sequential fine-tuning: a chain of tasks (mnli → rte) trained one after the other on one encoder.
+
+Each stage adds the head of its task (a slice of the multi-task output layer, see harness.multitask)
+and continues from the previous stage's weights; earlier heads are kept for re-evaluation. After
+every stage every task of the chain is evaluated, giving the accuracy matrix of harness.forgetting.
+A suite YAML (suites/sequential.yaml) declares the chains and approaches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from harness.data import DataSource
+from harness.errors import SpecError
+from harness.forgetting import average_forgetting, backward_transfer, forgetting
+from harness.jobs import JobBase
+from harness.models import ModelRef
+from harness.results import config_hash
+from harness.specs import NAME_PATTERN, ApproachSpec, ProfileSpec, Spec, TaskSpec, load_spec
+
+SEQUENTIAL_FORMAT = 1  # bump when a change makes earlier sequential records incomparable
+
+
+class SequentialSuiteSpec(Spec):
+    kind: Literal["sequential"]
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    chains: list[list[str]] = Field(min_length=1, description="each a list of at least two tasks, trained in order")
+    approaches: list[str] = Field(min_length=1)
+
+
+def load_sequential_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec]) -> SequentialSuiteSpec:
+    suite = load_spec(SequentialSuiteSpec, path)
+    where = f"{path.parent.name}/{path.name}"
+    for index, chain in enumerate(suite.chains):
+        if len(chain) < 2 or len(set(chain)) != len(chain):
+            raise SpecError(f"{where}: field 'chains.{index}': a chain needs two or more different tasks, got {chain}")
+        unknown = [n for n in chain if n not in tasks or not tasks[n].trainable]
+        if unknown:
+            raise SpecError(f"{where}: field 'chains.{index}': unknown or untrainable task {', '.join(unknown)}")
+    unknown = [n for n in suite.approaches if n not in approaches]
+    if unknown:
+        raise SpecError(f"{where}: field 'approaches': unknown or invalid {', '.join(unknown)}")
+    return suite
+
+
+@dataclass(frozen=True)
+class SequentialJob(JobBase):
+    suite: SequentialSuiteSpec
+    chain: tuple[TaskSpec, ...]
+    approach: ApproachSpec
+    model: ModelRef
+    profile: ProfileSpec
+    seed: int
+    source: DataSource
+
+    @property
+    def label(self) -> str:
+        return "-then-".join(t.name for t in self.chain)
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite.name}-{self.label}-{self.approach.name}-seed{self.seed}"
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "format": SEQUENTIAL_FORMAT,
+            "chain": [t.model_dump(exclude={"prefix"}) for t in self.chain],
+            "approach": self.approach.model_dump(),
+            "model": self.model_identity(),
+            "profile": self.profile.name,
+            "training": {t.name: self.training_for(t.name).model_dump() for t in self.chain},
+            "train_examples": {t.name: self.profile.train_examples_for(t.name) for t in self.chain},
+            "eval_examples": {t.name: self.profile.eval_examples_for(t.name) for t in self.chain},
+            "max_length": {t.name: self.max_length(t) for t in self.chain},
+            "seed": self.seed,
+            "data_source": self.source.describe(),
+        }
+
+    @property
+    def config_hash(self) -> str:
+        return config_hash(self.identity())
+
+    def base_record(self) -> dict[str, Any]:
+        from harness.jobs import common_record
+
+        return common_record(self) | {"kind": "sequential", "task": self.label, "variant": None, "chain": [t.name for t in self.chain]}
+
+    def execute(self, run_dir: Path, isolated: bool) -> dict[str, Any]:
+        return execute(self, run_dir, isolated)
+
+
+class IndexedBatches:
+    """A stage's batches, marked with the head (task index) they train."""
+
+    def __init__(self, batches, task_index: int):
+        self.batches = batches
+        self.task_index = task_index
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for batch in self.batches:
+            batch["task_index"] = self.task_index
+            yield batch
+
+    def observe(self, loss: float) -> None:
+        self.batches.observe(loss)
+
+
+def execute(job: SequentialJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
+    from accelerate.utils import set_seed
+
+    from harness.evaluate import evaluate
+    from harness.jobs import build_model, load_task_data, measured_training, save_trainable
+    from harness.models import load_tokenizer
+    from harness.multitask import MultiTaskHeads, TaskView
+    from harness.train import TaskBatches, make_accelerator, train
+
+    set_seed(job.seed)
+    tokenizer = load_tokenizer(job.model)
+    data = [load_task_data(job, task, tokenizer) for task in job.chain]
+    label_counts = [t.num_labels for t in job.chain]
+    _, model, arch = build_model(job, sum(label_counts), [f"{t.name}/{label}" for t in job.chain for label in t.label_names])
+    heads = MultiTaskHeads(model, label_counts)
+    accelerator = make_accelerator()
+    batch_size = job.profile.eval_batch_size
+
+    matrix, stages = [], []
+    for index, (task, task_data) in enumerate(zip(job.chain, data)):
+        settings = job.training_for(task.name)  # each stage trains as that task's single-task model would
+        batches = IndexedBatches(TaskBatches(task_data.train_set, tokenizer, settings, job.seed + index), index)
+        with measured_training(isolated) as measured:
+            measured.stats = train(heads, batches, settings, accelerator, desc=f"{job.name} stage {index + 1}: {task.name}")
+        scores = [evaluate(TaskView(heads, j), d.eval_set, tokenizer, t, batch_size, accelerator.device)
+                  for j, (t, d) in enumerate(zip(job.chain, data))]
+        matrix.append([s.metrics["accuracy"] for s in scores])
+        stages.append({"task": task.name, "split_spec": task_data.splits.describe(), "train_examples": len(task_data.train_set),
+                       "evaluations": {t.name: s.summary() for t, s in zip(job.chain, scores)}, **measured.fields()})
+    return {
+        "status": "ok",
+        "accuracy_matrix": matrix,
+        "forgetting": dict(zip([t.name for t in job.chain[:-1]], forgetting(matrix))),
+        "average_forgetting": average_forgetting(matrix),
+        "backward_transfer": backward_transfer(matrix),
+        "stages": stages,
+        "train_seconds": sum(stage["train_seconds"] for stage in stages),
+        "peak_memory_bytes": max((s["peak_memory_bytes"] for s in stages if s["peak_memory_bytes"] is not None), default=None),
+        "peak_memory_kind": stages[0]["peak_memory_kind"],
+        "hardware": stages[0]["hardware"],
+        **save_trainable(heads, arch, run_dir),
+    }
+
+
+def sequential_jobs(suite: SequentialSuiteSpec, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec],
+                    model: ModelRef, profile: ProfileSpec, seeds: list[int], source: DataSource) -> list[SequentialJob]:
+    return [SequentialJob(suite=suite, chain=tuple(tasks[n] for n in chain), approach=approaches[approach], model=model,
+                          profile=profile, seed=seed, source=source)
+            for chain in suite.chains for approach in suite.approaches for seed in seeds]
