@@ -280,6 +280,25 @@ def sequential_tables(records: list[dict[str, Any]], single: dict[tuple[str, str
     ]
 
 
+def knowledge_table(records: list[dict[str, Any]]) -> list[str]:
+    probes: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record["status"] == "ok" and kind(record) == "probe":
+            probes[(record["approach"], record["task"], record["probe_task"])].append(record)
+    if not probes:
+        return []
+    rows = [[approach, f"{task} (probed on {probe})", _mean_std([r["probe_before"] for r in runs]),
+             _mean_std([r["probe_after"] for r in runs]), _mean_std([r["knowledge_lost"] for r in runs])]
+            for (approach, task, probe), runs in sorted(probes.items())]
+    return [
+        "## Forgetting of pre-trained knowledge", "",
+        "A logistic-regression probe on frozen, mean-pooled last-layer features, on a task the model was not trained "
+        "on: fitted on the pre-trained encoder (before) and on the fine-tuned one (after). Lost = before minus after, "
+        "in points; higher means fine-tuning erased more of what the encoder knew.", "",
+        table(rows, headers=["approach", "trained on", "probe before", "probe after", "lost"]), "",
+    ]
+
+
 def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None,
            generalization_plot: str | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -327,6 +346,7 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   "## Runs", "", runs_table(groups), ""]
     lines += multitask_tables(records, groups)
     lines += sequential_tables(records, groups)
+    lines += knowledge_table(records)
     if failures:
         lines += ["## Failed runs", "", table([[r["task"], r["approach"], r.get("variant") or "", r["seed"], r["failure"]] for r in failures],
                                                  headers=["task", "approach", "sampler", "seed", "reason"]), ""]

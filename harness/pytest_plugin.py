@@ -22,6 +22,7 @@ from harness.models import ModelRef, resolve_model
 from harness.registry import load_approaches, load_profile, load_tasks
 from harness.results import ResultStore
 from harness.multitask import MultiTaskJob, multitask_jobs
+from harness.probe import ProbeJob, probe_jobs
 from harness.registry import load_suites
 from harness.sequential import SequentialJob, sequential_jobs
 from harness.specs import PROJECT_ROOT, ApproachSpec, ProfileSpec, TaskSpec
@@ -45,7 +46,7 @@ class Case:
 
 @dataclass
 class TrainedRun:
-    job: jobs.Job | MultiTaskJob | SequentialJob
+    job: jobs.Job | MultiTaskJob | SequentialJob | ProbeJob
     record: dict[str, Any]
     run_dir: Path
 
@@ -84,8 +85,12 @@ class HarnessSession:
 
     def suite_jobs(self, kind: str) -> list:
         """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
+        suites = [suite for suite in load_suites(self.tasks, self.approaches).specs.values() if suite.kind == kind]
+        if kind == "probe":
+            single_task = [self.job(case) for case in self.cases()]
+            return [job for suite in suites for job in probe_jobs(suite, single_task, self.tasks)]
         make = {"multitask": multitask_jobs, "sequential": sequential_jobs}[kind]
-        return [job for suite in load_suites(self.tasks, self.approaches).specs.values() if suite.kind == kind
+        return [job for suite in suites
                 for job in make(suite, self.tasks, self.approaches, self.model, self.profile, self.seeds, self.source)]
 
     def trained(self, job) -> TrainedRun | str:
@@ -173,7 +178,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("harness_cases")
         cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")))
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
-    for kind in ("multitask", "sequential"):
+    for kind in ("multitask", "sequential", "probe"):
         if f"{kind}_job" in metafunc.fixturenames:
             suite_jobs = state.suite_jobs(kind)
             metafunc.parametrize(f"{kind}_job", suite_jobs, ids=[job.name for job in suite_jobs])
@@ -200,6 +205,12 @@ def multitask_run(multitask_job: MultiTaskJob, harness: HarnessSession) -> Train
 @pytest.fixture
 def sequential_run(sequential_job: SequentialJob, harness: HarnessSession) -> TrainedRun:
     return harness.require(sequential_job)
+
+
+@pytest.fixture
+def probe_run(probe_job: ProbeJob, harness: HarnessSession) -> TrainedRun:
+    harness.require(probe_job.trained)  # the probe reloads the fine-tuned model it measures
+    return harness.require(probe_job)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
