@@ -299,6 +299,31 @@ def knowledge_table(records: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def pretraining_table(records: list[dict[str, Any]], single: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
+    adapted: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record["status"] == "ok" and kind(record) == "continued-pretraining":
+            adapted[(record["approach"], record["variant"], record["task"])].append(record)
+    if not adapted:
+        return []
+    rows = []
+    for (approach, corpus, task), runs in sorted(adapted.items()):
+        baseline = {r["config_hash"]: r for r in single.get((task, approach), [])}
+        pairs = [(r, baseline[r["baseline"]]) for r in runs if r["baseline"] in baseline]
+        row = [approach, f"MLM on {corpus} ({runs[0]['mlm']['examples']} texts) → {task}"]
+        row.append(f"{_mean_std([b['metrics']['accuracy'] for _, b in pairs])} → {_mean_std([r['metrics']['accuracy'] for r, _ in pairs])}")
+        for target in sorted(runs[0]["ood"]):
+            row.append(f"{target}: {_mean_std([b['ood'][target]['metrics']['accuracy'] for _, b in pairs])} → "
+                       f"{_mean_std([r['ood'][target]['metrics']['accuracy'] for r, _ in pairs])}")
+        rows.append(row + [f"{statistics.fmean(r['mlm']['train_seconds'] for r in runs):.1f}", ", ".join(runs[0]["mlm"]["initialised_weights"][:2])])
+    return [
+        "## Continued pre-training", "",
+        "Accuracy (%) without → with masked-language-model pre-training on the unlabelled corpus before fine-tuning; "
+        "same approach, profile and seed. Initialised: MLM-head weights the checkpoint lacked and that started random.", "",
+        table(rows, headers=["approach", "pipeline", "in-domain", "out-of-domain", "MLM train s", "initialised"]), "",
+    ]
+
+
 def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None,
            generalization_plot: str | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -347,6 +372,7 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
     lines += multitask_tables(records, groups)
     lines += sequential_tables(records, groups)
     lines += knowledge_table(records)
+    lines += pretraining_table(records, groups)
     if failures:
         lines += ["## Failed runs", "", table([[r["task"], r["approach"], r.get("variant") or "", r["seed"], r["failure"]] for r in failures],
                                                  headers=["task", "approach", "sampler", "seed", "reason"]), ""]

@@ -22,6 +22,7 @@ from harness.models import ModelRef, resolve_model
 from harness.registry import load_approaches, load_profile, load_tasks
 from harness.results import ResultStore
 from harness.multitask import MultiTaskJob, multitask_jobs
+from harness.pretraining import PretrainingJob, pretraining_jobs
 from harness.probe import ProbeJob, probe_jobs
 from harness.registry import load_suites
 from harness.sequential import SequentialJob, sequential_jobs
@@ -46,7 +47,7 @@ class Case:
 
 @dataclass
 class TrainedRun:
-    job: jobs.Job | MultiTaskJob | SequentialJob | ProbeJob
+    job: jobs.Job | MultiTaskJob | SequentialJob | ProbeJob | PretrainingJob
     record: dict[str, Any]
     run_dir: Path
 
@@ -86,9 +87,10 @@ class HarnessSession:
     def suite_jobs(self, kind: str) -> list:
         """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
         suites = [suite for suite in load_suites(self.tasks, self.approaches).specs.values() if suite.kind == kind]
-        if kind == "probe":
+        if kind in ("probe", "continued-pretraining"):  # built on the single-task jobs of this session
             single_task = [self.job(case) for case in self.cases()]
-            return [job for suite in suites for job in probe_jobs(suite, single_task, self.tasks)]
+            make_from = probe_jobs if kind == "probe" else pretraining_jobs
+            return [job for suite in suites for job in make_from(suite, single_task, self.tasks)]
         make = {"multitask": multitask_jobs, "sequential": sequential_jobs}[kind]
         return [job for suite in suites
                 for job in make(suite, self.tasks, self.approaches, self.model, self.profile, self.seeds, self.source)]
@@ -178,10 +180,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("harness_cases")
         cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")))
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
-    for kind in ("multitask", "sequential", "probe"):
-        if f"{kind}_job" in metafunc.fixturenames:
+    for kind in ("multitask", "sequential", "probe", "continued-pretraining"):
+        if f"{kind.replace('-', '_')}_job" in metafunc.fixturenames:
             suite_jobs = state.suite_jobs(kind)
-            metafunc.parametrize(f"{kind}_job", suite_jobs, ids=[job.name for job in suite_jobs])
+            metafunc.parametrize(f"{kind.replace('-', '_')}_job", suite_jobs, ids=[job.name for job in suite_jobs])
     if "gap_case" in metafunc.fixturenames:
         cases = state.gap_cases()
         metafunc.parametrize("gap_case", cases, ids=[f"{c.task}-{c.approach}-vs-full-seed{c.seed}" for c in cases])
@@ -211,6 +213,12 @@ def sequential_run(sequential_job: SequentialJob, harness: HarnessSession) -> Tr
 def probe_run(probe_job: ProbeJob, harness: HarnessSession) -> TrainedRun:
     harness.require(probe_job.trained)  # the probe reloads the fine-tuned model it measures
     return harness.require(probe_job)
+
+
+@pytest.fixture
+def pretraining_runs(continued_pretraining_job: PretrainingJob, harness: HarnessSession) -> tuple[TrainedRun, TrainedRun]:
+    """The run with continued pre-training and the same fine-tuning without it."""
+    return harness.require(continued_pretraining_job), harness.require(continued_pretraining_job.fine_tuning)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -48,17 +48,19 @@ def model_inputs(dataset):
     return dataset.remove_columns([c for c in ("length",) if c in dataset.column_names])
 
 
-def task_loader(dataset, tokenizer, batch_size: int, seed: int) -> DataLoader:
-    """Length-grouped batches (similar lengths, little padding), in a fresh seeded order each pass."""
+def task_loader(dataset, tokenizer, batch_size: int, seed: int, collate=None) -> DataLoader:
+    """Length-grouped batches (similar lengths, little padding), in a fresh seeded order each pass;
+    padded by `collate` (default: dynamic padding)."""
     sampler = LengthGroupedSampler(batch_size, lengths=dataset["length"], generator=torch.Generator().manual_seed(seed))
-    return DataLoader(model_inputs(dataset), batch_size=batch_size, sampler=sampler, collate_fn=DataCollatorWithPadding(tokenizer))
+    return DataLoader(model_inputs(dataset), batch_size=batch_size, sampler=sampler,
+                      collate_fn=collate or DataCollatorWithPadding(tokenizer))
 
 
 class TaskBatches:
     """The batches of single-task training: `epochs` passes over one task's examples."""
 
-    def __init__(self, dataset, tokenizer, settings: TrainingSettings, seed: int):
-        self.loader = task_loader(dataset, tokenizer, settings.batch_size, seed)
+    def __init__(self, dataset, tokenizer, settings: TrainingSettings, seed: int, collate=None):
+        self.loader = task_loader(dataset, tokenizer, settings.batch_size, seed, collate)
         self.epochs = settings.epochs
 
     def __len__(self) -> int:

@@ -1,0 +1,15 @@
+"""Continued pre-training (suites/pretraining.yaml): MLM on unlabelled in-domain text before
+fine-tuning, scored in-domain and out-of-domain against the same fine-tuning without it."""
+
+
+def test_both_pipelines_scored_on_the_same_splits(pretraining_runs):
+    adapted, baseline = (run.record for run in pretraining_runs)
+    assert adapted["baseline"] == baseline["config_hash"]
+    assert adapted["split_spec"] == baseline["split_spec"] and adapted["eval_examples"] == baseline["eval_examples"]
+    assert set(adapted["ood"]) == set(baseline["ood"])
+
+
+def test_masked_language_model_loss_fell(pretraining_runs, harness):
+    mlm = pretraining_runs[0].record["mlm"]
+    assert mlm["examples"] > 0 and mlm["train_steps"] > 0
+    assert mlm["train_loss_end"] < mlm["train_loss_start"], f"MLM loss went from {mlm['train_loss_start']:.3f} to {mlm['train_loss_end']:.3f}"
