@@ -20,7 +20,13 @@ from harness.errors import HarnessError
 from harness.models import resolve_model
 from harness.registry import load_approaches, load_profile, load_tasks
 from harness.results import ResultStore
-from harness.specs import APPROACHES_DIR, PROFILES_DIR, PROJECT_ROOT, TASKS_DIR, display_path
+from harness.specs import (
+    APPROACHES_DIR,
+    PROFILES_DIR,
+    PROJECT_ROOT,
+    TASKS_DIR,
+    display_path,
+)
 
 KINDS = {"tasks": TASKS_DIR, "approaches": APPROACHES_DIR, "profiles": PROFILES_DIR}
 

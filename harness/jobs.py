@@ -20,7 +20,13 @@ from harness.approaches import method_of
 from harness.data import DataSource, load_examples, resolve_splits, tokenize
 from harness.errors import HarnessError
 from harness.models import ModelRef
-from harness.results import STATE_FILE, ResultStore, config_hash, describe_hardware, package_versions
+from harness.results import (
+    STATE_FILE,
+    ResultStore,
+    config_hash,
+    describe_hardware,
+    package_versions,
+)
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec, TrainingSettings
 
 RESULT_FORMAT = 2  # bump when a change makes earlier records incomparable
@@ -49,16 +55,43 @@ class JobBase:
         location = self.model.location if self.model.kind != "embedded" else None  # the package, wherever installed
         return {"name": self.model.name, "kind": self.model.kind, "location": location}
 
+    def identity(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def config_hash(self) -> str:
+        return config_hash(self.identity())
+
 
 @dataclass(frozen=True)
-class Job(JobBase):
-    task: TaskSpec
-    ood_tasks: tuple[TaskSpec, ...]
+class TrainingJob(JobBase):
+    """A job that trains a model of its own: single-task, multi-task or sequential."""
+
     approach: ApproachSpec
     model: ModelRef
     profile: ProfileSpec
     seed: int
     source: DataSource
+
+
+class DerivedJob(JobBase):
+    """A job built on a single-task job (`origin`), whose approach, model, profile, seed and data it shares."""
+
+    @property
+    def origin(self) -> "Job":
+        raise NotImplementedError
+
+    approach = property(lambda self: self.origin.approach)
+    model = property(lambda self: self.origin.model)
+    profile = property(lambda self: self.origin.profile)
+    seed = property(lambda self: self.origin.seed)
+    source = property(lambda self: self.origin.source)
+
+
+@dataclass(frozen=True)
+class Job(TrainingJob):
+    task: TaskSpec
+    ood_tasks: tuple[TaskSpec, ...]
 
     @property
     def name(self) -> str:
@@ -84,10 +117,6 @@ class Job(JobBase):
             "seed": self.seed,
             "data_source": self.source.describe(),
         }
-
-    @property
-    def config_hash(self) -> str:
-        return config_hash(self.identity())
 
     def base_record(self) -> dict[str, Any]:
         return common_record(self) | {"kind": "single-task", "task": self.task.name, "variant": None}

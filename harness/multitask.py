@@ -20,11 +20,18 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from harness.data import DataSource
 from harness.errors import SpecError
-from harness.jobs import JobBase
+from harness.jobs import TrainingJob
 from harness.models import ModelRef
-from harness.results import config_hash
 from harness.samplers import CurriculumSpec, SamplerSpec, make_sampler, sampler_label
-from harness.specs import NAME_PATTERN, ApproachSpec, ProfileSpec, Spec, TaskSpec, TrainingSettings, load_spec
+from harness.specs import (
+    NAME_PATTERN,
+    ApproachSpec,
+    ProfileSpec,
+    Spec,
+    TaskSpec,
+    TrainingSettings,
+    load_spec,
+)
 
 MULTITASK_FORMAT = 1  # bump when a change makes earlier multi-task records incomparable
 
@@ -62,16 +69,11 @@ def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, App
 
 
 @dataclass(frozen=True)
-class MultiTaskJob(JobBase):
+class MultiTaskJob(TrainingJob):
     suite: MultitaskSuiteSpec
     tasks: tuple[TaskSpec, ...]
     ood_tasks: tuple[TaskSpec, ...]
     sampler: SamplerSpec
-    approach: ApproachSpec
-    model: ModelRef
-    profile: ProfileSpec
-    seed: int
-    source: DataSource
 
     @property
     def name(self) -> str:
@@ -106,10 +108,6 @@ class MultiTaskJob(JobBase):
             "seed": self.seed,
             "data_source": self.source.describe(),
         }
-
-    @property
-    def config_hash(self) -> str:
-        return config_hash(self.identity())
 
     def base_record(self) -> dict[str, Any]:
         from harness.jobs import common_record
@@ -187,7 +185,12 @@ def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
     from harness.evaluate import evaluate
-    from harness.jobs import build_model, load_task_data, measured_training, save_trainable
+    from harness.jobs import (
+        build_model,
+        load_task_data,
+        measured_training,
+        save_trainable,
+    )
     from harness.models import load_tokenizer
     from harness.train import make_accelerator, task_loader, train
 

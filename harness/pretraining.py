@@ -16,9 +16,8 @@ from pydantic import Field
 
 from harness.data import load_examples
 from harness.errors import SpecError
-from harness.jobs import Job, JobBase
+from harness.jobs import DerivedJob, Job
 from harness.models import ModelRef
-from harness.results import config_hash
 from harness.specs import NAME_PATTERN, Spec, TaskSpec, TrainingSettings, load_spec
 
 CPT_FORMAT = 1
@@ -61,30 +60,14 @@ def load_pretraining_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -
 
 
 @dataclass(frozen=True)
-class PretrainingJob(JobBase):
+class PretrainingJob(DerivedJob):
     suite: PretrainingSuiteSpec
     corpus_task: TaskSpec
     fine_tuning: Job  # the single-task job it is compared with, run again on the adapted encoder
 
     @property
-    def approach(self):
-        return self.fine_tuning.approach
-
-    @property
-    def model(self):
-        return self.fine_tuning.model
-
-    @property
-    def profile(self):
-        return self.fine_tuning.profile
-
-    @property
-    def seed(self) -> int:
-        return self.fine_tuning.seed
-
-    @property
-    def source(self):
-        return self.fine_tuning.source
+    def origin(self) -> Job:
+        return self.fine_tuning
 
     @property
     def name(self) -> str:
@@ -93,10 +76,6 @@ class PretrainingJob(JobBase):
     def identity(self) -> dict[str, Any]:
         return {"format": CPT_FORMAT, "fine_tuning": self.fine_tuning.config_hash, "corpus": self.suite.corpus.model_dump(),
                 "corpus_task": self.corpus_task.model_dump(exclude={"prefix"}), "mlm": self.suite.mlm.model_dump()}
-
-    @property
-    def config_hash(self) -> str:
-        return config_hash(self.identity())
 
     def base_record(self) -> dict[str, Any]:
         from harness.jobs import common_record

@@ -17,8 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from harness.errors import SpecError
-from harness.jobs import Job, JobBase
-from harness.results import config_hash
+from harness.jobs import DerivedJob, Job
 from harness.specs import NAME_PATTERN, Spec, TaskSpec, load_spec
 
 PROBE_FORMAT = 1
@@ -46,30 +45,14 @@ def load_probe_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -> Prob
 
 
 @dataclass(frozen=True)
-class ProbeJob(JobBase):
+class ProbeJob(DerivedJob):
     suite: ProbeSuiteSpec
     trained: Job
     probe_task: TaskSpec
 
     @property
-    def approach(self):
-        return self.trained.approach
-
-    @property
-    def model(self):
-        return self.trained.model
-
-    @property
-    def profile(self):
-        return self.trained.profile
-
-    @property
-    def seed(self) -> int:
-        return self.trained.seed
-
-    @property
-    def source(self):
-        return self.trained.source
+    def origin(self) -> Job:
+        return self.trained
 
     @property
     def name(self) -> str:
@@ -78,10 +61,6 @@ class ProbeJob(JobBase):
     def identity(self) -> dict[str, Any]:
         return {"format": PROBE_FORMAT, "trained": self.trained.config_hash, "probe_task": self.probe_task.model_dump(exclude={"prefix"}),
                 "train_examples": self.suite.train_examples, "eval_examples": self.suite.eval_examples}
-
-    @property
-    def config_hash(self) -> str:
-        return config_hash(self.identity())
 
     def base_record(self) -> dict[str, Any]:
         from harness.jobs import common_record

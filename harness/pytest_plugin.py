@@ -19,12 +19,11 @@ from harness import jobs, leaderboard
 from harness.data import DataSource, mirror_from
 from harness.errors import HarnessError, SpecError
 from harness.models import ModelRef, resolve_model
-from harness.registry import load_approaches, load_profile, load_tasks
-from harness.results import ResultStore
 from harness.multitask import MultiTaskJob, multitask_jobs
 from harness.pretraining import PretrainingJob, pretraining_jobs
 from harness.probe import ProbeJob, probe_jobs
-from harness.registry import load_suites
+from harness.registry import load_approaches, load_profile, load_suites, load_tasks
+from harness.results import ResultStore
 from harness.sequential import SequentialJob, sequential_jobs
 from harness.specs import PROJECT_ROOT, ApproachSpec, ProfileSpec, TaskSpec
 

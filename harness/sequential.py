@@ -17,10 +17,16 @@ from pydantic import Field
 from harness.data import DataSource
 from harness.errors import SpecError
 from harness.forgetting import average_forgetting, backward_transfer, forgetting
-from harness.jobs import JobBase
+from harness.jobs import TrainingJob
 from harness.models import ModelRef
-from harness.results import config_hash
-from harness.specs import NAME_PATTERN, ApproachSpec, ProfileSpec, Spec, TaskSpec, load_spec
+from harness.specs import (
+    NAME_PATTERN,
+    ApproachSpec,
+    ProfileSpec,
+    Spec,
+    TaskSpec,
+    load_spec,
+)
 
 SEQUENTIAL_FORMAT = 1  # bump when a change makes earlier sequential records incomparable
 
@@ -49,14 +55,9 @@ def load_sequential_suite(path: Path, tasks: dict[str, TaskSpec], approaches: di
 
 
 @dataclass(frozen=True)
-class SequentialJob(JobBase):
+class SequentialJob(TrainingJob):
     suite: SequentialSuiteSpec
     chain: tuple[TaskSpec, ...]
-    approach: ApproachSpec
-    model: ModelRef
-    profile: ProfileSpec
-    seed: int
-    source: DataSource
 
     @property
     def label(self) -> str:
@@ -80,10 +81,6 @@ class SequentialJob(JobBase):
             "seed": self.seed,
             "data_source": self.source.describe(),
         }
-
-    @property
-    def config_hash(self) -> str:
-        return config_hash(self.identity())
 
     def base_record(self) -> dict[str, Any]:
         from harness.jobs import common_record
@@ -117,7 +114,12 @@ def execute(job: SequentialJob, run_dir: Path, isolated: bool) -> dict[str, Any]
     from accelerate.utils import set_seed
 
     from harness.evaluate import evaluate
-    from harness.jobs import build_model, load_task_data, measured_training, save_trainable
+    from harness.jobs import (
+        build_model,
+        load_task_data,
+        measured_training,
+        save_trainable,
+    )
     from harness.models import load_tokenizer
     from harness.multitask import MultiTaskHeads, TaskView
     from harness.train import TaskBatches, make_accelerator, train

@@ -4,7 +4,13 @@ while the other tasks still train."""
 import pytest
 
 from harness.registry import load_all_errors
-from harness.specs import APPROACHES_DIR, PROFILES_DIR, SUITES_DIR, TASKS_DIR, display_path
+from harness.specs import (
+    APPROACHES_DIR,
+    PROFILES_DIR,
+    SUITES_DIR,
+    TASKS_DIR,
+    display_path,
+)
 
 SPEC_FILES = sorted(display_path(p) for d in (TASKS_DIR, APPROACHES_DIR, PROFILES_DIR, SUITES_DIR) for p in d.glob("*.yaml"))
 

@@ -7,7 +7,13 @@ import json
 import datasets
 import pytest
 
-from harness.data import DataSource, load_examples, mirror_from, resolve_splits, tokenize
+from harness.data import (
+    DataSource,
+    load_examples,
+    mirror_from,
+    resolve_splits,
+    tokenize,
+)
 from harness.errors import DataError
 from harness.models import load_tokenizer, resolve_model
 

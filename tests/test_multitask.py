@@ -5,12 +5,18 @@ import datasets
 import pytest
 import torch
 
-from harness.data import DataSource, tokenize
+from harness.data import tokenize
 from harness.errors import SpecError
 from harness.models import build_classifier, load_tokenizer, resolve_model
-from harness.multitask import MixtureBatches, MultiTaskHeads, TaskView, load_suite, multitask_jobs
+from harness.multitask import (
+    MixtureBatches,
+    MultiTaskHeads,
+    TaskView,
+    load_suite,
+    multitask_jobs,
+)
 from harness.registry import load_approaches, load_profile, load_tasks
-from harness.samplers import make_sampler, UniformSpec, CurriculumSpec
+from harness.samplers import CurriculumSpec, UniformSpec, make_sampler
 from harness.specs import SUITES_DIR
 from harness.train import task_loader
 

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from harness.samplers import (CurriculumSpec, LossSpec, ProportionalSpec, TemperatureSpec, UniformSpec, make_sampler,
-                              sampler_label)
+from harness.samplers import (
+    CurriculumSpec,
+    LossSpec,
+    ProportionalSpec,
+    TemperatureSpec,
+    UniformSpec,
+    make_sampler,
+    sampler_label,
+)
 
 TASKS = ["sst2", "mnli", "qnli", "rte"]
 SIZES = {"sst2": 4000, "mnli": 8000, "qnli": 2000, "rte": 500}

@@ -104,7 +104,7 @@ def test_unknown_profile_lists_the_known_ones():
 
 def test_profile_task_overrides_apply_to_that_task_only():
     quick = load_profile("quick")
-    assert quick.training_for("rte").epochs != quick.training.epochs
+    assert quick.training_for("rte").learning_rate != quick.training.learning_rate
     assert quick.training_for("sst2") == quick.training
 
 
