@@ -18,17 +18,18 @@ from harness import leaderboard
 from harness.data import mirror_from
 from harness.errors import HarnessError
 from harness.models import resolve_model
-from harness.registry import load_approaches, load_profile, load_tasks
+from harness.registry import load_approaches, load_profile, load_suites, load_tasks
 from harness.results import ResultStore
 from harness.specs import (
     APPROACHES_DIR,
     PROFILES_DIR,
     PROJECT_ROOT,
+    SUITES_DIR,
     TASKS_DIR,
     display_path,
 )
 
-KINDS = {"tasks": TASKS_DIR, "approaches": APPROACHES_DIR, "profiles": PROFILES_DIR}
+KINDS = {"tasks": TASKS_DIR, "approaches": APPROACHES_DIR, "profiles": PROFILES_DIR, "suites": SUITES_DIR}
 
 
 def validate(kind: str, files: list[str]) -> int:
@@ -42,8 +43,9 @@ def validate(kind: str, files: list[str]) -> int:
                 errors[display_path(path)] = str(exc)
     else:
         # Files are checked together with their directory so cross-file references (ood_eval) resolve.
-        loader = load_tasks if kind == "tasks" else load_approaches
-        catalogs = {d: loader(d) for d in {p.resolve().parent for p in paths}}
+        loaders = {"tasks": load_tasks, "approaches": load_approaches,
+                   "suites": lambda d: load_suites(load_tasks().specs, load_approaches().specs, d)}
+        catalogs = {d: loaders[kind](d) for d in {p.resolve().parent for p in paths}}
         errors = {}
         for path in paths:
             catalog = catalogs[path.resolve().parent]
@@ -63,7 +65,8 @@ def list_specs(kind: str) -> int:
         for path in sorted(PROFILES_DIR.glob("*.yaml")):
             print(f"{path.stem}: {load_profile(path.stem).description}")
         return 0
-    catalog = load_tasks() if kind == "tasks" else load_approaches()
+    catalog = {"tasks": load_tasks, "approaches": load_approaches,
+               "suites": lambda: load_suites(load_tasks().specs, load_approaches().specs)}[kind]()
     for name, spec in catalog.specs.items():
         print(f"{name}: {spec.description}")
     for message in catalog.errors.values():
