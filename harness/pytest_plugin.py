@@ -1,8 +1,13 @@
-"""pytest plugin: options, the parametrization of suite tests over (task, approach, seed), the
-`trained_run` fixture, and the leaderboard written at the end of a session that trained.
+"""pytest plugin: options, the parametrization of suite tests, the fixtures that hand them trained
+runs, and the leaderboard written at the end of a session that trained.
 
-Suite tests ask for `case` (parametrized, ids like `sst2-full-seed0`) and `trained_run`.
-`@pytest.mark.harness_cases(ood=True)` keeps only tasks with an out-of-domain evaluation.
+- `case` / `trained_run`: single-task runs over (task, approach, seed), ids like `sst2-full-seed0`;
+  `@pytest.mark.harness_cases(ood=True)` keeps tasks with an out-of-domain evaluation.
+- `gap_case`: (task, approach) pairs whose gap to full fine-tuning the profile bounds.
+- `multitask_run`, `sequential_run`, `probe_run`, `pretraining_runs`: one per job of every valid
+  suite YAML of that kind, ids starting with the suite's name.
+A job that cannot run here is skipped with its pre-flight reason; one that failed fails its tests
+with the recorded reason.
 """
 
 from __future__ import annotations
