@@ -52,7 +52,7 @@ def main() -> None:
                 per_device_eval_batch_size=profile.eval_batch_size, learning_rate=settings.learning_rate,
                 warmup_steps=round(settings.warmup_ratio * settings.epochs * -(-len(train_set) // settings.batch_size)),
                 weight_decay=settings.weight_decay, max_grad_norm=settings.max_grad_norm, lr_scheduler_type="linear",
-                group_by_length=True, length_column_name="length", seed=args.seed, report_to=[], save_strategy="no",
+                train_sampling_strategy="group_by_length", length_column_name="length", seed=args.seed, report_to=[], save_strategy="no",
                 logging_strategy="no", disable_tqdm=True, bf16=False, use_cpu=True,
             ),
             train_dataset=train_set, eval_dataset=eval_set, data_collator=DataCollatorWithPadding(tokenizer),
