@@ -30,6 +30,7 @@ from harness.specs import (
     Spec,
     TaskSpec,
     TrainingSettings,
+    check_known,
     load_spec,
 )
 
@@ -51,10 +52,8 @@ def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, App
     """The suite, checked against the tasks and approaches it names."""
     suite = load_spec(MultitaskSuiteSpec, path)
     where = f"{path.parent.name}/{path.name}"
-    for field, names, known in (("tasks", suite.tasks, tasks), ("approaches", suite.approaches, approaches)):
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise SpecError(f"{where}: field '{field}': unknown or invalid {', '.join(unknown)}")
+    check_known(where, "tasks", suite.tasks, tasks)
+    check_known(where, "approaches", suite.approaches, approaches)
     untrainable = [n for n in suite.tasks if not tasks[n].trainable]
     if untrainable:
         raise SpecError(f"{where}: field 'tasks': {', '.join(untrainable)} has no train split")

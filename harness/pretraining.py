@@ -18,7 +18,14 @@ from harness.data import load_examples
 from harness.errors import SpecError
 from harness.jobs import DerivedJob, Job
 from harness.models import ModelRef
-from harness.specs import NAME_PATTERN, Spec, TaskSpec, TrainingSettings, load_spec
+from harness.specs import (
+    NAME_PATTERN,
+    Spec,
+    TaskSpec,
+    TrainingSettings,
+    check_known,
+    load_spec,
+)
 
 CPT_FORMAT = 1
 
@@ -52,10 +59,8 @@ def load_pretraining_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -
     where = f"{path.parent.name}/{path.name}"
     if suite.corpus.task not in tasks:
         raise SpecError(f"{where}: field 'corpus.task': unknown task '{suite.corpus.task}'")
-    for field, names, known in (("tasks", suite.tasks, tasks), ("approaches", suite.approaches, approaches)):
-        unknown = [n for n in names if n not in known or (field == "tasks" and not known[n].trainable)]
-        if unknown:
-            raise SpecError(f"{where}: field '{field}': unknown or untrainable {', '.join(unknown)}")
+    check_known(where, "tasks", suite.tasks, {n: t for n, t in tasks.items() if t.trainable})
+    check_known(where, "approaches", suite.approaches, approaches)
     return suite
 
 

@@ -105,8 +105,8 @@ def execute(job: ProbeJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
     from harness.data import load_examples, resolve_splits, tokenize
-    from harness.jobs import build_model, restore
-    from harness.models import load_tokenizer
+    from harness.jobs import restore
+    from harness.models import build_classifier, load_tokenizer
     from harness.results import ResultStore
     from harness.train import make_accelerator
 
@@ -121,7 +121,7 @@ def execute(job: ProbeJob, run_dir: Path) -> dict[str, Any]:
     train_set, eval_set = examples(splits.train, job.suite.train_examples), examples(splits.eval, job.suite.eval_examples)
     device = make_accelerator().device
     batch_size = job.profile.eval_batch_size
-    plain, _, _ = build_model(job.trained, job.trained.task.num_labels, job.trained.task.label_names)
+    plain = build_classifier(job.model, job.trained.task.num_labels, job.trained.task.label_names, job.seed)
     before = probe_accuracy(plain.to(device), train_set, eval_set, tokenizer, batch_size, device, job.seed)
     after = probe_accuracy(restore(job.trained, trained_dir).to(device), train_set, eval_set, tokenizer, batch_size, device, job.seed)
     return {"status": "ok", "probe_task": job.probe_task.name, "probe_split_spec": splits.describe(),

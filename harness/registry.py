@@ -32,14 +32,6 @@ class Catalog(Generic[SpecT]):
     specs: dict[str, SpecT] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # display path -> message
 
-    def require(self, name: str, kind: str) -> SpecT:
-        if name in self.specs:
-            return self.specs[name]
-        broken = [message for path, message in self.errors.items() if Path(path).stem == name]
-        if broken:
-            raise SpecError(broken[0])
-        raise SpecError(f"unknown {kind} '{name}': choose one of {', '.join(sorted(self.specs)) or '(none)'}")
-
 
 def _load_directory(directory: Path, spec_type, check) -> Catalog:
     catalog: Catalog = Catalog()

@@ -25,6 +25,7 @@ from harness.specs import (
     ProfileSpec,
     Spec,
     TaskSpec,
+    check_known,
     load_spec,
 )
 
@@ -48,9 +49,7 @@ def load_sequential_suite(path: Path, tasks: dict[str, TaskSpec], approaches: di
         unknown = [n for n in chain if n not in tasks or not tasks[n].trainable]
         if unknown:
             raise SpecError(f"{where}: field 'chains.{index}': unknown or untrainable task {', '.join(unknown)}")
-    unknown = [n for n in suite.approaches if n not in approaches]
-    if unknown:
-        raise SpecError(f"{where}: field 'approaches': unknown or invalid {', '.join(unknown)}")
+    check_known(where, "approaches", suite.approaches, approaches)
     return suite
 
 

@@ -192,6 +192,13 @@ class ApproachSpec(BaseModel):
         return dict(self.model_extra or {})
 
 
+def check_known(where: str, field: str, names: list[str], known) -> None:
+    """A suite field naming tasks or approaches: every name must be a valid spec."""
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SpecError(f"{where}: field '{field}': unknown or invalid {', '.join(unknown)}")
+
+
 def split_base_name(expression: str) -> str:
     match = SPLIT_PATTERN.match(expression)
     if not match:

@@ -91,7 +91,7 @@ def train(model, batches, settings: TrainingSettings, accelerator: Accelerator, 
     examples = 0
     started = time.perf_counter()
     interactive = sys.stderr.isatty()  # in logs (CI), a line every 30 s instead of every step
-    with tqdm(total=total_steps, desc=desc, unit="step", leave=interactive is False, mininterval=0.1 if interactive else 30,
+    with tqdm(total=total_steps, desc=desc, unit="step", leave=not interactive, mininterval=0.1 if interactive else 30,
               disable=not accelerator.is_local_main_process) as bar:
         for batch in batches:
             loss = model(**batch.to(accelerator.device)).loss
