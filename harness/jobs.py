@@ -75,10 +75,10 @@ class TrainingJob(JobBase):
 
 
 class DerivedJob(JobBase):
-    """A job built on a single-task job (`origin`), whose approach, model, profile, seed and data it shares."""
+    """A job built on a trained job (`origin`), whose approach, model, profile, seed and data it shares."""
 
     @property
-    def origin(self) -> "Job":
+    def origin(self) -> TrainingJob:
         raise NotImplementedError
 
     approach = property(lambda self: self.origin.approach)
@@ -100,6 +100,9 @@ class Job(TrainingJob):
     @property
     def training(self) -> TrainingSettings:
         return self.training_for(self.task.name)
+
+    def classifier_labels(self) -> tuple[int, list[str]]:
+        return self.task.num_labels, self.task.label_names
 
     def identity(self) -> dict[str, Any]:
         """Everything that shapes the result, and nothing else."""
@@ -328,11 +331,12 @@ def build_model(job, num_labels: int, label_names: list[str]):
     return plain, method.apply(base, params, arch), arch
 
 
-def restore(job: Job, run_dir):
-    """The fine-tuned model rebuilt from a fresh base and the run's saved trainable state."""
+def restore(job, run_dir):
+    """The fine-tuned model (a single- or multi-task job's) rebuilt from a fresh base and the run's
+    saved trainable state."""
     from safetensors.torch import load_file
 
-    _, model, _ = build_model(job, job.task.num_labels, job.task.label_names)
+    _, model, _ = build_model(job, *job.classifier_labels())
     state = load_file(str(run_dir / STATE_FILE))
     missing = set(state) - {name for name, _ in model.named_parameters()}
     if missing:

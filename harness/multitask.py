@@ -34,7 +34,7 @@ from harness.specs import (
     load_spec,
 )
 
-MULTITASK_FORMAT = 1  # bump when a change makes earlier multi-task records incomparable
+MULTITASK_FORMAT = 2  # bump when a change makes earlier multi-task records incomparable
 
 
 class MultitaskSuiteSpec(Spec):
@@ -45,7 +45,7 @@ class MultitaskSuiteSpec(Spec):
     samplers: list[Annotated[SamplerSpec, Field(discriminator="name")]] = Field(min_length=1)
     approaches: list[str] = Field(min_length=1)
     text_prefixes: bool = Field(default=False, description="put each task's `prefix` before its text")
-    steps: int | None = Field(default=None, ge=1, description="default: the single-task models' steps added up")
+    steps: int | None = Field(default=None, ge=1, description="default: the single-task models' steps added up, times the profile's multitask_step_share")
 
 
 def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec]) -> MultitaskSuiteSpec:
@@ -85,9 +85,19 @@ class MultiTaskJob(TrainingJob):
     def prefix(self, task: TaskSpec) -> str:
         return task.prefix if self.suite.text_prefixes and task.prefix else ""
 
+    def classifier_labels(self) -> tuple[int, list[str]]:
+        """One output layer holding every task's labels (see MultiTaskHeads)."""
+        return sum(t.num_labels for t in self.tasks), [f"{t.name}/{label}" for t in self.tasks for label in t.label_names]
+
     def single_task_steps(self, task: TaskSpec, examples: int) -> int:
         settings = self.profile.training_for(task.name)
         return settings.epochs * math.ceil(examples / settings.batch_size)
+
+    def steps(self, sizes: dict[str, int]) -> int:
+        if self.suite.steps:
+            return self.suite.steps
+        single_task = sum(self.single_task_steps(t, sizes[t.name]) for t in self.tasks)
+        return max(1, round(single_task * self.profile.multitask_step_share))
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -101,6 +111,7 @@ class MultiTaskJob(TrainingJob):
             "profile": self.profile.name,
             "training": self.training.model_dump(),
             "single_task_training": {t.name: self.profile.training_for(t.name).model_dump() for t in self.tasks},
+            "step_share": self.profile.multitask_step_share,
             "train_examples": {t.name: self.profile.train_examples_for(t.name) for t in self.tasks},
             "eval_examples": {t.name: self.profile.eval_examples_for(t.name) for t in (*self.tasks, *self.ood_tasks)},
             "max_length": {t.name: self.max_length(t) for t in (*self.tasks, *self.ood_tasks)},
@@ -200,13 +211,11 @@ def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
     ood_sets = {(t.name, target.name): (target, load_task_data(job, target, tokenizer, job.prefix(t), train=False).eval_set)
                 for t in job.tasks for target in job.ood_tasks if target.name in t.ood_eval}
 
-    label_counts = [t.num_labels for t in job.tasks]
-    label_names = [f"{t.name}/{label}" for t in job.tasks for label in t.label_names]
-    _, model, arch = build_model(job, sum(label_counts), label_names)
-    heads = MultiTaskHeads(model, label_counts)
+    _, model, arch = build_model(job, *job.classifier_labels())
+    heads = MultiTaskHeads(model, [t.num_labels for t in job.tasks])
 
     sizes = {name: len(d.train_set) for name, d in data.items()}
-    steps = job.suite.steps or sum(job.single_task_steps(t, sizes[t.name]) for t in job.tasks)
+    steps = job.steps(sizes)
     sampler = make_sampler(job.sampler, [t.name for t in job.tasks], sizes, {t.name: math.log(t.num_labels) for t in job.tasks})
     loaders = {name: task_loader(d.train_set, tokenizer, job.training.batch_size, job.seed) for name, d in data.items()}
     batches = MixtureBatches(loaders, sampler, steps, job.seed)
@@ -228,7 +237,8 @@ def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
         "per_task": per_task,
         "ood": ood,
         "sampled_batches": batches.counts,
-        **save_trainable(heads, arch, run_dir),
+        "single_task_steps": {t.name: job.single_task_steps(t, sizes[t.name]) for t in job.tasks},
+        **save_trainable(model, arch, run_dir),  # the inner classifier's names, as harness.jobs.restore builds it
         **measured.fields(),
     }
 

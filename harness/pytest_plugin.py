@@ -91,10 +91,12 @@ class HarnessSession:
     def suite_jobs(self, kind: str) -> list:
         """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
         suites = [suite for suite in load_suites(self.tasks, self.approaches).specs.values() if suite.kind == kind]
-        if kind in ("probe", "continued-pretraining"):  # built on the single-task jobs of this session
+        if kind in ("probe", "continued-pretraining"):  # built on the trained jobs of this session
             single_task = [self.job(case) for case in self.cases()]
-            make_from = probe_jobs if kind == "probe" else pretraining_jobs
-            return [job for suite in suites for job in make_from(suite, single_task, self.tasks)]
+            if kind == "probe":
+                multitask = self.suite_jobs("multitask")
+                return [job for suite in suites for job in probe_jobs(suite, single_task, multitask, self.tasks)]
+            return [job for suite in suites for job in pretraining_jobs(suite, single_task, self.tasks)]
         make = {"multitask": multitask_jobs, "sequential": sequential_jobs}[kind]
         return [job for suite in suites
                 for job in make(suite, self.tasks, self.approaches, self.model, self.profile, self.seeds, self.source)]
@@ -172,6 +174,8 @@ HARNESS_KEY = pytest.StashKey[HarnessSession]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_cases(ood=False): parametrize `case` over the harness's (task, approach, seed)")
+    config.addinivalue_line("markers", "forgetting: measures forgetting (selected by -k forgetting)")
+    config.addinivalue_line("markers", "ood: scores out-of-domain generalization (selected by -k ood)")
     try:
         config.stash[HARNESS_KEY] = _build_session(config)
     except HarnessError as exc:

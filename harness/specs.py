@@ -146,6 +146,9 @@ class ProfileSpec(Spec):
     max_gap_to_full: dict[str, dict[str, float]] = Field(
         default={}, description="task -> approach -> how far below full fine-tuning's accuracy it may stay",
     )
+    multitask_step_share: float = Field(
+        default=1.0, gt=0, description="a multi-task model's training steps, as a share of its single-task models' steps added up",
+    )
     loss_must_fall_for: list[str] | None = Field(
         default=None, description="approaches whose training loss must fall in this profile; default: all",
     )

@@ -1,5 +1,10 @@
-"""Forgetting of pre-trained knowledge (suites/knowledge.yaml): a frozen-feature linear probe on a
-task the model was not trained on, before vs after fine-tuning, for every single-task approach."""
+"""Forgetting of pre-trained knowledge (suites/knowledge.yaml): frozen-feature linear probes (a task
+the model was not trained on; word order) before vs after fine-tuning, for every single-task approach
+and every multi-task model."""
+
+import pytest
+
+pytestmark = pytest.mark.forgetting
 
 
 def test_probe_scores_before_and_after(probe_run):

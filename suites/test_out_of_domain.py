@@ -3,6 +3,8 @@
 
 import pytest
 
+pytestmark = pytest.mark.ood
+
 
 @pytest.mark.harness_cases(ood=True)
 def test_out_of_domain_beats_majority_class(trained_run, harness):

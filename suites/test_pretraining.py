@@ -1,5 +1,10 @@
 """Continued pre-training (suites/pretraining.yaml): MLM on unlabelled in-domain text before
 fine-tuning, scored in-domain and out-of-domain against the same fine-tuning without it."""
+import pytest
+
+pytestmark = pytest.mark.ood
+
+
 
 
 def test_both_pipelines_scored_on_the_same_splits(pretraining_runs):

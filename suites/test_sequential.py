@@ -3,6 +3,10 @@ encoder; the accuracy matrix after every stage gives forgetting, backward transf
 
 import math
 
+import pytest
+
+pytestmark = pytest.mark.forgetting
+
 
 def test_accuracy_matrix_is_complete(sequential_run):
     record = sequential_run.record

@@ -82,3 +82,14 @@ def test_multitask_table_compares_with_single_task():
     text = leaderboard.render(leaderboard.select([mixture, *singles], SCOPE), SCOPE)
     assert "82.0 (Δ 2.0; 75% of batches)" in text and "55.0 (Δ -5.0; 25% of batches)" in text
     assert "sst2→imdb 70.0" in text and "2.0 MiB" in text  # stored: one model vs two single-task states
+
+
+def test_knowledge_table_puts_approaches_in_columns():
+    probes = [record(task=trained, approach=approach, kind="probe", probe_task=probe, probe_before=0.7, probe_after=0.7 - lost,
+                     knowledge_lost=lost)
+              for trained, approach, probe, lost in [("sst2", "full", "mnli", 0.05), ("sst2", "lora", "mnli", 0.01),
+                                                      ("sst2+rte (uniform)", "full", "word-order", 0.10)]]
+    text = leaderboard.render(leaderboard.select(probes, SCOPE), SCOPE)
+    assert "## Forgetting of pre-trained knowledge" in text
+    assert "| mnli       | sst2               | 70.0     | 5.0    | 1.0    |" in text
+    assert "| word-order | sst2+rte (uniform) | 70.0     | 10.0   | –      |" in text
