@@ -9,7 +9,7 @@ A suite YAML (suites/multitask.yaml) declares the tasks, samplers, approaches an
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,10 +19,16 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from harness.data import DataSource
-from harness.errors import SpecError
+from harness.errors import HarnessError, SpecError
 from harness.jobs import TrainingJob
 from harness.models import ModelRef
-from harness.samplers import CurriculumSpec, SamplerSpec, make_sampler, sampler_label
+from harness.samplers import (
+    CurriculumSpec,
+    SamplerSpec,
+    make_sampler,
+    order_by_difficulty,
+    sampler_label,
+)
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -58,7 +64,7 @@ def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, App
     if untrainable:
         raise SpecError(f"{where}: field 'tasks': {', '.join(untrainable)} has no train split")
     for index, sampler in enumerate(suite.samplers):
-        if isinstance(sampler, CurriculumSpec) and sorted(sampler.order) != sorted(suite.tasks):
+        if isinstance(sampler, CurriculumSpec) and sampler.order != "measured" and sorted(sampler.order) != sorted(suite.tasks):
             raise SpecError(f"{where}: field 'samplers.{index}.order': must list exactly the suite's tasks {suite.tasks}")
     if suite.text_prefixes:
         missing = [n for n in suite.tasks if not tasks[n].prefix]
@@ -73,6 +79,21 @@ class MultiTaskJob(TrainingJob):
     tasks: tuple[TaskSpec, ...]
     ood_tasks: tuple[TaskSpec, ...]
     sampler: SamplerSpec
+    measured_order: tuple[str, ...] | None = None  # a curriculum's 'measured' order, once resolved (with_measured_order)
+
+    @property
+    def needs_measured_order(self) -> bool:
+        return isinstance(self.sampler, CurriculumSpec) and self.sampler.order == "measured" and self.measured_order is None
+
+    def with_measured_order(self, single_task_records: dict[str, dict[str, Any]]) -> MultiTaskJob:
+        """This job with its curriculum ordered by the single-task records of its tasks (same approach and seed)."""
+        results = {name: (record["metrics"]["accuracy"], record["majority_rate"]) for name, record in single_task_records.items()}
+        return replace(self, measured_order=tuple(order_by_difficulty(results)))
+
+    def sampler_spec(self) -> SamplerSpec:
+        if self.measured_order is None:
+            return self.sampler
+        return self.sampler.model_copy(update={"order": list(self.measured_order)})
 
     @property
     def name(self) -> str:
@@ -117,7 +138,7 @@ class MultiTaskJob(TrainingJob):
             "max_length": {t.name: self.max_length(t) for t in (*self.tasks, *self.ood_tasks)},
             "seed": self.seed,
             "data_source": self.source.describe(),
-        }
+        } | ({"measured_order": list(self.measured_order)} if self.measured_order else {})
 
     def base_record(self) -> dict[str, Any]:
         from harness.jobs import common_record
@@ -216,7 +237,9 @@ def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
 
     sizes = {name: len(d.train_set) for name, d in data.items()}
     steps = job.steps(sizes)
-    sampler = make_sampler(job.sampler, [t.name for t in job.tasks], sizes, {t.name: math.log(t.num_labels) for t in job.tasks})
+    if job.needs_measured_order:
+        raise HarnessError(f"{job.name}: the curriculum's 'measured' order was not resolved from single-task results")
+    sampler = make_sampler(job.sampler_spec(), [t.name for t in job.tasks], sizes, {t.name: math.log(t.num_labels) for t in job.tasks})
     loaders = {name: task_loader(d.train_set, tokenizer, job.training.batch_size, job.seed) for name, d in data.items()}
     batches = MixtureBatches(loaders, sampler, steps, job.seed)
     accelerator = make_accelerator()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,13 @@ class HarnessSession:
                 record = jobs.run(job, self.store, fresh_after=self.retrain_before)
                 self.runs[job.name] = TrainedRun(job, record, self.store.run_dir(job.config_hash))
         return self.runs[job.name]
+
+    def resolved(self, job):
+        """The job ready to run: a multi-task curriculum with a 'measured' order gets it from the
+        single-task runs of its tasks (same approach and seed), trained first where needed."""
+        if isinstance(job, MultiTaskJob) and job.needs_measured_order:
+            return job.with_measured_order({t.name: self.require(Case(t.name, job.approach.name, job.seed)).record for t in job.tasks})
+        return job
 
     def require(self, job) -> TrainedRun:
         """The trained run for a test: skipped where pre-flight says it cannot run, failed with the
@@ -209,7 +216,7 @@ def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
 
 @pytest.fixture
 def multitask_run(multitask_job: MultiTaskJob, harness: HarnessSession) -> TrainedRun:
-    return harness.require(multitask_job)
+    return harness.require(harness.resolved(multitask_job))
 
 
 @pytest.fixture
@@ -219,6 +226,7 @@ def sequential_run(sequential_job: SequentialJob, harness: HarnessSession) -> Tr
 
 @pytest.fixture
 def probe_run(probe_job: ProbeJob, harness: HarnessSession) -> TrainedRun:
+    probe_job = replace(probe_job, trained=harness.resolved(probe_job.trained))
     harness.require(probe_job.trained)  # the probe reloads the fine-tuned model it measures
     return harness.require(probe_job)
 

@@ -39,7 +39,9 @@ class LossSpec(Spec):
 
 class CurriculumSpec(Spec):
     name: Literal["curriculum"]
-    order: list[str] = Field(min_length=1, description="tasks from easiest to hardest")
+    order: list[str] | Literal["measured"] = Field(
+        description="tasks from easiest to hardest, or 'measured': by the same approach's single-task results",
+    )
     widen_until: float = Field(default=0.5, gt=0, le=1, description="fraction of training after which all tasks mix")
 
 
@@ -125,6 +127,8 @@ def make_sampler(spec: SamplerSpec, tasks: list[str], sizes: dict[str, int], cha
         return Temperature(tasks, sizes, spec.temperature, spec.size_cap)
     if isinstance(spec, LossSpec):
         return LossBased(tasks, sizes, chance_losses, spec.smoothing, spec.floor)
+    if spec.order == "measured":
+        raise ValueError("curriculum order 'measured' must be resolved from single-task results before training")
     missing = sorted(set(tasks) - set(spec.order))
     if missing:
         raise ValueError(f"curriculum order lacks {', '.join(missing)}")
@@ -135,4 +139,16 @@ def sampler_label(spec: SamplerSpec) -> str:
     """A short name for tables and test ids, e.g. 'temperature-T2'."""
     if isinstance(spec, TemperatureSpec):
         return f"temperature-T{spec.temperature:g}"
+    if isinstance(spec, CurriculumSpec) and spec.order == "measured":
+        return "curriculum-measured"
     return spec.name
+
+
+def order_by_difficulty(results: dict[str, tuple[float, float]]) -> list[str]:
+    """Tasks from easiest to hardest by (accuracy, majority-class rate): the share of the majority
+    baseline's errors a single-task model removes, (accuracy - majority) / (1 - majority)."""
+    def error_reduction(task: str) -> float:
+        accuracy, majority = results[task]
+        return (accuracy - majority) / (1 - majority)
+
+    return sorted(results, key=error_reduction, reverse=True)

@@ -104,3 +104,28 @@ def test_tiny_multitask_job_scores_every_task(mirror, tmp_path):
     assert set(record["ood"]) == {"sst2→imdb"} and record["ood"]["sst2→imdb"]["examples"] == 32
     assert record["train_steps"] == sum(record["sampled_batches"].values()) == 2 * 3 * 4  # 3 epochs × 64/16 batches, per task
     assert record["head_params"] == 64 * 64 + 64 + 64 * 4 + 4  # DistilBERT pre_classifier + 2+2 label slices
+
+
+def test_measured_curriculum_takes_its_order_from_single_task_runs(mirror, tmp_path):
+    """The path the pytest plugin takes: single-task runs first, then the mixture ordered by them."""
+    from harness import jobs
+    from harness.results import ResultStore
+
+    suite = load_suite(write_suite(tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\n"
+                                             "samplers: [{name: curriculum, order: measured}]\napproaches: [full]\n"), TASKS, APPROACHES)
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
+    model = resolve_model("tiny-bert")
+    (job,) = multitask_jobs(suite, TASKS, APPROACHES, model, profile, [0], mirror)
+    assert job.needs_measured_order and job.name == "mix-curriculum-measured-full-seed0"
+    store = ResultStore(tmp_path / "store")
+    assert "not resolved" in jobs.run(job, store)["failure"]
+
+    singles = {name: jobs.run(jobs.Job(task=TASKS[name], ood_tasks=(), approach=APPROACHES["full"], model=model, profile=profile,
+                                       seed=0, source=mirror), store) for name in ("sst2", "rte")}
+    resolved = job.with_measured_order(singles)
+    reduction = {n: (r["metrics"]["accuracy"] - r["majority_rate"]) / (1 - r["majority_rate"]) for n, r in singles.items()}
+    assert list(resolved.measured_order) == sorted(reduction, key=reduction.get, reverse=True)
+    assert resolved.config_hash != job.config_hash and resolved.name == job.name
+    record = jobs.run(resolved, store)
+    assert record["status"] == "ok", record.get("failure")
+    assert record["config"]["measured_order"] == list(resolved.measured_order)

@@ -8,7 +8,14 @@ import pytest
 
 from harness.models import resolve_model
 from harness.multitask import load_suite, multitask_jobs
-from harness.probe import ProbeJob, ProbeSuiteSpec, WordOrderProbe, WordOrderSpec, probe_jobs, shift_bigram
+from harness.probe import (
+    ProbeJob,
+    ProbeSuiteSpec,
+    WordOrderProbe,
+    WordOrderSpec,
+    probe_jobs,
+    shift_bigram,
+)
 from harness.registry import load_approaches, load_profile, load_tasks
 
 TASKS = load_tasks().specs

@@ -10,6 +10,7 @@ from harness.samplers import (
     TemperatureSpec,
     UniformSpec,
     make_sampler,
+    order_by_difficulty,
     sampler_label,
 )
 
@@ -88,3 +89,16 @@ def test_curriculum_must_order_every_task():
 def test_labels():
     assert sampler_label(TemperatureSpec(name="temperature", temperature=2)) == "temperature-T2"
     assert sampler_label(UniformSpec(name="uniform")) == "uniform"
+
+
+def test_measured_curriculum_orders_by_error_reduction_over_the_majority_class():
+    # (accuracy, majority rate): error reductions sst2 0.70, qnli 0.50, mnli 0.15, rte 0.10
+    results = {"rte": (0.55, 0.5), "mnli": (0.45, 0.35), "sst2": (0.85, 0.5), "qnli": (0.75, 0.5)}
+    assert order_by_difficulty(results) == ["sst2", "qnli", "mnli", "rte"]
+
+
+def test_measured_curriculum_cannot_train_unresolved():
+    spec = CurriculumSpec(name="curriculum", order="measured")
+    assert sampler_label(spec) == "curriculum-measured"
+    with pytest.raises(ValueError, match="must be resolved"):
+        make_sampler(spec, TASKS, SIZES, CHANCE)
