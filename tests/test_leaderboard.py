@@ -88,8 +88,8 @@ def test_knowledge_table_puts_approaches_in_columns():
     probes = [record(task=trained, approach=approach, kind="probe", probe_task=probe, probe_before=0.7, probe_after=0.7 - lost,
                      knowledge_lost=lost)
               for trained, approach, probe, lost in [("sst2", "full", "mnli", 0.05), ("sst2", "lora", "mnli", 0.01),
-                                                      ("sst2+rte (uniform)", "full", "word-order", 0.10)]]
+                                                      ("sst2+rte (uniform)", "full", "word-content", 0.10)]]
     text = leaderboard.render(leaderboard.select(probes, SCOPE), SCOPE)
     assert "## Forgetting of pre-trained knowledge" in text
-    assert "| mnli       | sst2               | 70.0     | 5.0    | 1.0    |" in text
-    assert "| word-order | sst2+rte (uniform) | 70.0     | 10.0   | –      |" in text
+    assert "| mnli         | sst2               | 70.0     | 5.0    | 1.0    |" in text
+    assert "| word-content | sst2+rte (uniform) | 70.0     | 10.0   | –      |" in text
