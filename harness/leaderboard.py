@@ -306,8 +306,7 @@ def knowledge_table(records: list[dict[str, Any]]) -> list[str]:
          "(before, accuracy %) and on the fine-tuned one. Cells: points lost (before minus after); higher means "
          "fine-tuning erased more of what the encoder knew. Probes: a task the model was not trained on, and "
          "word content (which of a few mid-frequency words does a text contain? the record lists them), which no "
-         "task here trains, so it "
-         "also measures multi-task models (trained on: tasks (sampler))."), "",
+         "task here trains, so it also measures multi-task models (trained on: tasks (sampler))."), "",
         table(rows, headers=["probe", "trained on", "before", *approaches]), "",
     ]
 

@@ -5,8 +5,8 @@ Two kinds of probe, declared in a suite YAML (suites/knowledge.yaml):
 - a task the single-task model was not trained on (the SST-2 model probed on MNLI);
 - word content (Conneau et al. 2018): which of a few mid-frequency words does a text contain? No task
   here trains it, so it applies to every model alike, multi-task ones included. (Their bigram-shift
-  probe was tried first: with mean-pooled MiniLM features and 1,000 examples it stays at chance,
-  52.8 %, so it could not show a loss.)
+  probe was tried first: with mean-pooled MiniLM features and 1,000 examples it stays at chance
+  at every layer, 49-54 %, so it could not show a loss.)
 Features are the last hidden layer, mean-pooled over real tokens (and over prompt tokens, for
 methods that add them); the probe is scikit-learn's logistic regression. A drop in probe accuracy
 after fine-tuning is knowledge the encoder lost. A probe job reloads a finished run from its saved
