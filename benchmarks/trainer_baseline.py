@@ -1,17 +1,113 @@
-"""Benchmark: the harness's training loop against a plain Hugging Face `Trainer`, same run, same
-examples, same model, same hyper-parameters. Prints both accuracies and the speed ratio.
+"""Benchmark: one harness job against a plain Hugging Face `Trainer` doing the same work — the same
+training examples, model, hyper-parameters and threads, then the same in-domain and out-of-domain
+evaluation sets. Each contender runs end to end in a fresh child process (interpreter start,
+imports, data, training, evaluation), alternating which goes first each round, so both see the same
+machine state. Prints samples/s, end-to-end wall and accuracy of each, and their ratios.
 
     python benchmarks/trainer_baseline.py --data-dir ../shared/data [--profile quick] [--task sst2]
+        [--approach full] [--rounds 2] [--threads 2]
+
+The harness child runs the job as users do: through the engine, on a warm worker it starts (so its
+end-to-end wall includes starting that worker). "in-job" is the wall from data loading to the last
+evaluation, without interpreter start and imports, for both.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+RESULT_PREFIX = "RESULT "
+
+
+def make_job(args):
+    from harness import jobs
+    from harness.data import mirror_from
+    from harness.models import resolve_model
+    from harness.registry import load_approaches, load_profile, load_tasks
+
+    profile = load_profile(args.profile)
+    tasks = load_tasks().specs
+    task = tasks[args.task]
+    return jobs.Job(task=task, ood_tasks=tuple(tasks[n] for n in task.ood_eval), approach=load_approaches().specs[args.approach],
+                    model=resolve_model(profile.model), profile=profile, seed=args.seed, source=mirror_from(args.data_dir))
+
+
+def harness_child(args) -> dict:
+    from harness.engine import run
+    from harness.engine.devices import Device, layout
+    from harness.engine.executors import LocalExecutor
+    from harness.results import ResultStore
+
+    job = make_job(args)
+    with tempfile.TemporaryDirectory() as store:
+        (record,) = run([job], ResultStore(Path(store)), executor=LocalExecutor(layout([Device("cpu")], 1, cpu_count=args.threads)))
+    if record["status"] != "ok":
+        raise SystemExit(record["failure"])
+    return {"accuracy": record["metrics"]["accuracy"], "ood_accuracy": {k: v["metrics"]["accuracy"] for k, v in record["ood"].items()},
+            "train_samples_per_second": record["train_samples_per_second"], "in_job_seconds": record["wall_seconds"]}
+
+
+def trainer_child(args) -> dict:
+    import numpy as np
+    import torch
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    from harness.jobs import load_task_data
+    from harness.models import build_classifier, load_tokenizer
+
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    job = make_job(args)
+    settings = job.training
+    tokenizer = load_tokenizer(job.model)
+    data = load_task_data(job, job.task, tokenizer)
+    ood_sets = {t.name: load_task_data(job, t, tokenizer, train=False).eval_set for t in job.ood_tasks}
+    model = build_classifier(job.model, job.task.num_labels, job.task.label_names, args.seed)
+    steps_per_epoch = -(-len(data.train_set) // settings.batch_size)
+    with tempfile.TemporaryDirectory() as output:
+        trainer = Trainer(
+            model=model,
+            args=TrainingArguments(
+                output_dir=output, num_train_epochs=settings.epochs, per_device_train_batch_size=settings.batch_size,
+                per_device_eval_batch_size=job.profile.eval_batch_size, learning_rate=settings.learning_rate,
+                warmup_steps=round(settings.warmup_ratio * settings.epochs * steps_per_epoch), weight_decay=settings.weight_decay,
+                max_grad_norm=settings.max_grad_norm, lr_scheduler_type="linear", train_sampling_strategy="group_by_length",
+                length_column_name="length", seed=args.seed, report_to=[], save_strategy="no", logging_strategy="no",
+                disable_tqdm=True, use_cpu=True,
+            ),
+            train_dataset=data.train_set, data_collator=DataCollatorWithPadding(tokenizer),
+        )
+        train_started = time.perf_counter()
+        trainer.train()
+        train_seconds = time.perf_counter() - train_started
+
+        def accuracy(dataset) -> float:
+            output = trainer.predict(dataset)
+            return float((np.argmax(output.predictions, axis=-1) == output.label_ids).mean())
+
+        scores = {"accuracy": accuracy(data.eval_set), "ood_accuracy": {name: accuracy(s) for name, s in ood_sets.items()}}
+    return scores | {"train_samples_per_second": settings.epochs * len(data.train_set) / train_seconds,
+                     "in_job_seconds": time.perf_counter() - started, "optimizer": trainer.args.optim}
+
+
+CONTENDERS = {"harness": harness_child, "trainer": trainer_child}
+
+
+def run_child(name: str, argv: list[str]) -> dict:
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, __file__, "--child", name, *argv], capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if result.returncode != 0 or not lines:
+        raise SystemExit(f"{name} child failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return json.loads(lines[-1].removeprefix(RESULT_PREFIX)) | {"end_to_end_seconds": wall}
 
 
 def main() -> None:
@@ -19,56 +115,40 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--task", default="sst2")
+    parser.add_argument("--approach", default="full", help="the harness's approach; the Trainer always fine-tunes fully")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--child", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(RESULT_PREFIX + json.dumps(CONTENDERS[args.child](args)), flush=True)
+        return
 
-    from sklearn.metrics import accuracy_score
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+    argv = ["--data-dir", args.data_dir, "--profile", args.profile, "--task", args.task, "--approach", args.approach,
+            "--seed", str(args.seed), "--threads", str(args.threads)]
+    results: dict[str, list[dict]] = {name: [] for name in CONTENDERS}
+    for round_index in range(args.rounds):
+        order = list(CONTENDERS) if round_index % 2 == 0 else list(reversed(CONTENDERS))
+        for name in order:
+            results[name].append(run_child(name, argv))
+            last = results[name][-1]
+            print(f"round {round_index + 1} {name:8s}: end-to-end {last['end_to_end_seconds']:6.1f} s, in-job {last['in_job_seconds']:6.1f} s, "
+                  f"train {last['train_samples_per_second']:6.1f} samples/s, accuracy {100 * last['accuracy']:.1f}, "
+                  f"out-of-domain {', '.join(f'{k} {100 * v:.1f}' for k, v in last['ood_accuracy'].items())}", flush=True)
 
-    from harness import jobs
-    from harness.data import load_examples, mirror_from, resolve_splits, tokenize
-    from harness.models import build_classifier, load_tokenizer, resolve_model
-    from harness.registry import load_approaches, load_profile, load_tasks
+    def median(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in results[name])
 
-    profile = load_profile(args.profile)
-    task = load_tasks().specs[args.task]
-    job = jobs.Job(task=task, ood_tasks=(), approach=load_approaches().specs["full"], model=resolve_model(profile.model),
-                   profile=profile, seed=args.seed, source=mirror_from(args.data_dir))
-
-    with tempfile.TemporaryDirectory() as scratch:
-        ours = jobs.execute(job, Path(scratch), isolated=False)
-
-    settings = job.training
-    tokenizer = load_tokenizer(job.model)
-    splits = resolve_splits(task, job.source)
-    train_set = tokenize(task, load_examples(task, job.source, splits.train, profile.train_examples_for(task.name)), tokenizer, job.max_length(task))
-    eval_set = tokenize(task, load_examples(task, job.source, splits.eval, profile.eval_examples_for(task.name)), tokenizer, job.max_length(task))
-    model = build_classifier(job.model, task.num_labels, task.label_names, args.seed)
-    with tempfile.TemporaryDirectory() as output:
-        trainer = Trainer(
-            model=model,
-            args=TrainingArguments(
-                output_dir=output, num_train_epochs=settings.epochs, per_device_train_batch_size=settings.batch_size,
-                per_device_eval_batch_size=profile.eval_batch_size, learning_rate=settings.learning_rate,
-                warmup_steps=round(settings.warmup_ratio * settings.epochs * -(-len(train_set) // settings.batch_size)),
-                weight_decay=settings.weight_decay, max_grad_norm=settings.max_grad_norm, lr_scheduler_type="linear",
-                train_sampling_strategy="group_by_length", length_column_name="length", seed=args.seed, report_to=[], save_strategy="no",
-                logging_strategy="no", disable_tqdm=True, bf16=False, use_cpu=True,
-            ),
-            train_dataset=train_set, eval_dataset=eval_set, data_collator=DataCollatorWithPadding(tokenizer),
-            compute_metrics=lambda p: {"accuracy": accuracy_score(p.label_ids, np.argmax(p.predictions, axis=-1))},
-        )
-        started = time.perf_counter()
-        trainer.train()
-        trainer_seconds = time.perf_counter() - started
-        trainer_accuracy = trainer.evaluate()["eval_accuracy"]
-
-    trainer_speed = settings.epochs * len(train_set) / trainer_seconds
-    print(f"\n{args.task}, {profile.name} profile, {len(train_set)} examples x {settings.epochs} epochs, model {job.model.name}")
-    print(f"harness loop : accuracy {100 * ours['metrics']['accuracy']:.1f}, {ours['train_samples_per_second']:.1f} train samples/s")
-    print(f"HF Trainer   : accuracy {100 * trainer_accuracy:.1f}, {trainer_speed:.1f} train samples/s")
-    print(f"ratio        : accuracy {ours['metrics']['accuracy'] - trainer_accuracy:+.3f}, "
-          f"speed x{ours['train_samples_per_second'] / trainer_speed:.2f} (harness / Trainer)")
+    print(f"\n{args.task} / {args.approach}, {args.profile} profile, {args.threads} threads, {args.rounds} alternating rounds (medians):")
+    for key, label, higher_is_better in [("end_to_end_seconds", "end-to-end wall", False), ("in_job_seconds", "in-job wall", False),
+                                         ("train_samples_per_second", "train samples/s", True)]:
+        ours, theirs = median("harness", key), median("trainer", key)
+        speedup = ours / theirs if higher_is_better else theirs / ours
+        print(f"  {label:16s}: harness {ours:7.1f}  Trainer {theirs:7.1f}  harness speed x{speedup:.2f}")
+    gap = 100 * (median("harness", "accuracy") - median("trainer", "accuracy"))
+    print(f"  accuracy        : harness {100 * median('harness', 'accuracy'):.1f}  Trainer {100 * median('trainer', 'accuracy'):.1f}  "
+          f"difference {gap:+.1f} pt (Trainer optimizer: {results['trainer'][0]['optimizer']})")
 
 
 if __name__ == "__main__":

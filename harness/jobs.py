@@ -1,35 +1,27 @@
-"""A job trains one (task, approach, model, profile, seed) and writes its result record.
-
-Each job runs in a process of its own, so that its peak memory is its own (peak RSS on CPU,
-`torch.cuda.max_memory_allocated` on CUDA) and a crash cannot take the test session with it.
-Results are cached by configuration hash: a job whose record exists is not trained again.
+"""Jobs: what one training run is (single-task here; multi-task, sequential, probe and continued
+pre-training jobs in their own modules), its identity (the hash it is cached under) and how it
+executes. Where and when jobs run is the engine's business (harness.engine).
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import multiprocessing
-import os
-import resource
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from harness import checkpoints
 from harness.approaches import method_of
 from harness.data import DataSource, load_examples, resolve_splits, tokenize
 from harness.errors import HarnessError
 from harness.models import ModelRef
 from harness.results import (
-    STATE_FILE,
-    ResultStore,
     config_hash,
     describe_hardware,
     package_versions,
 )
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec, TrainingSettings
 
-RESULT_FORMAT = 2  # bump when a change makes earlier records incomparable
+RESULT_FORMAT = 3  # bump when a change makes earlier records incomparable
 INFERENCE_SPEED_EXAMPLES = 256  # a fixed slice of the eval split, timed on the plain and the trained model
 
 
@@ -41,8 +33,7 @@ class JobBase:
     model: ModelRef
 
     def max_length(self, task: TaskSpec) -> int:
-        cap = self.profile.max_length
-        return min(task.max_length, cap) if cap else task.max_length
+        return self.profile.max_length_for(task)
 
     def training_for(self, task_name: str | None = None) -> TrainingSettings:
         """The profile's settings (for one task, with its overrides), at the approach's learning rate if it sets one."""
@@ -124,63 +115,23 @@ class Job(TrainingJob):
     def base_record(self) -> dict[str, Any]:
         return common_record(self) | {"kind": "single-task", "task": self.task.name, "variant": None}
 
-    def execute(self, run_dir, isolated: bool) -> dict[str, Any]:
-        return execute(self, run_dir, isolated)
+    def execute(self, run_dir) -> dict[str, Any]:
+        return execute(self, run_dir)
 
 
-def preflight(job: Job) -> str | None:
+def preflight(job) -> str | None:
     """Why this (approach, model, hardware) cannot run, before any training starts; None if it can."""
     from harness.approaches.architectures import ARCHITECTURES
     from harness.models import model_type
 
+    if not hasattr(job, "approach"):  # jobs of the plain pre-trained model (probe baselines)
+        return None
     method, params = method_of(job.approach)
     kind = model_type(job.model)
     if kind not in ARCHITECTURES:
         return (f"{job.approach.name}: model type '{kind}' of '{job.model.name}' has no module map in "
                 f"harness/approaches/architectures.py (known: {', '.join(ARCHITECTURES)})")
     return method.unavailable(job.model, params)
-
-
-def run(job: Job, store: ResultStore, fresh_after: str | None = None) -> dict[str, Any]:
-    """The job's record: cached if it succeeded (and finished after `fresh_after`, an ISO time, when
-    given), else from a fresh run in a child process."""
-    run_hash = job.config_hash
-    with store.lock(run_hash):
-        cached = store.load(run_hash)
-        if cached and cached["status"] == "ok" and (fresh_after is None or cached["finished_at"] >= fresh_after):
-            return cached
-        store.discard(run_hash)
-        process = multiprocessing.get_context("spawn").Process(target=_run_in_child, args=(job, store.root), name=job.name)
-        process.start()
-        try:
-            process.join()
-        except BaseException:  # an interrupted session leaves no half-written run behind
-            process.terminate()
-            process.join()
-            raise
-        record = store.load(run_hash)
-        if record is None:
-            record = job.base_record() | failure(f"job process exited with code {process.exitcode} before writing its result")
-            store.write(record)
-        return record
-
-
-def _run_in_child(job: Job, store_root) -> None:
-    import torch
-
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    torch.set_num_threads(int(os.environ.get("HARNESS_TORCH_THREADS", max(1, (os.cpu_count() or 1) // workers))))
-    store = ResultStore(store_root)
-    record = job.base_record() | {"started_at": _now()}
-    try:
-        record |= job.execute(store.run_dir(job.config_hash), isolated=True) | {"finished_at": _now()}
-    except HarnessError as exc:
-        record |= failure(str(exc))
-    except Exception as exc:  # recorded, with the traceback kept beside the record for debugging
-        store.run_dir(job.config_hash).mkdir(parents=True, exist_ok=True)
-        (store.run_dir(job.config_hash) / "traceback.txt").write_text(traceback.format_exc())
-        record |= failure(f"{type(exc).__name__}: {exc}")
-    store.write(record)
 
 
 def common_record(job) -> dict[str, Any]:
@@ -198,16 +149,8 @@ def common_record(job) -> dict[str, Any]:
     }
 
 
-def failure(reason: str) -> dict[str, Any]:
-    return {"status": "failed", "failure": reason, "finished_at": _now()}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
-    """Train and evaluate in this process. Peak memory is only reported when the process is the job's own."""
+def execute(job: Job, run_dir) -> dict[str, Any]:
+    """Train and evaluate in this process."""
     from accelerate.utils import set_seed
 
     from harness.evaluate import evaluate, inference_speed
@@ -223,10 +166,11 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
     batch_size = job.profile.eval_batch_size
 
     plain, model, arch = build_model(job, job.task.num_labels, job.task.label_names)
-    plain_speed = inference_speed(accelerator.prepare_model(plain, evaluation_mode=True), speed_set, tokenizer, batch_size, accelerator.device)
+    # Timed before training and then dropped: the baseline model must not hold memory while the job trains.
+    plain_speed = inference_speed(plain.to(accelerator.device), speed_set, tokenizer, batch_size, accelerator.device)
     model_params = sum(p.numel() for p in plain.parameters())
     del plain
-    with measured_training(isolated) as measured:
+    with measured_training() as measured:
         measured.stats = train(model, TaskBatches(data.train_set, tokenizer, job.training, job.seed), job.training, accelerator, desc=job.name)
 
     in_domain = evaluate(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device)
@@ -244,9 +188,12 @@ def execute(job: Job, run_dir, isolated: bool) -> dict[str, Any]:
         "majority_rate": in_domain.majority_rate,
         "ood": {name: e.summary() for name, e in ood.items()},
         "model_params": model_params,
+        "eval_seconds": in_domain.seconds,
+        "ood_eval_seconds": sum(e.seconds for e in ood.values()),
         "eval_samples_per_second": in_domain.samples_per_second,
         "inference_samples_per_second": speed,
-        **save_trainable(model, arch, run_dir),
+        "inference_examples": len(speed_set),
+        **checkpoints.save_trainable(model, arch, run_dir),
         **measured.fields(),
     }
 
@@ -273,27 +220,24 @@ def load_task_data(job, task: TaskSpec, tokenizer, prefix: str = "", train: bool
 
 
 class measured_training:
-    """Times nothing itself (the loop does); resets and reads the peak-memory meter around training
-    and turns the loop's statistics into record fields."""
-
-    def __init__(self, isolated: bool):
-        self.isolated = isolated
-        self.stats = None
+    """Times nothing itself (the loop does); resets the peak-memory counter before training, reads
+    it after (harness.engine.memory), and turns the loop's statistics into record fields."""
 
     def __enter__(self):
-        import torch
+        from harness.engine import memory
 
-        if torch.cuda.is_available():
-            torch.cuda.reset_peak_memory_stats()
+        self.stats = None
+        self.reset_worked = memory.reset_peak()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.memory, self.memory_kind = peak_memory(self.isolated)
+        from harness.engine import memory
+
+        self.memory = memory.peak_fields(self.reset_worked)
 
     def fields(self) -> dict[str, Any]:
         return {
-            "peak_memory_bytes": self.memory,
-            "peak_memory_kind": self.memory_kind,
+            **self.memory,
             "train_seconds": self.stats.seconds,
             "train_steps": self.stats.steps,
             "train_samples_per_second": self.stats.samples_per_second,
@@ -301,21 +245,6 @@ class measured_training:
             "train_loss_end": self.stats.loss_end,
             "hardware": describe_hardware(),
         }
-
-
-def save_trainable(model, arch, run_dir) -> dict[str, Any]:
-    """Saves what must be kept to reproduce the fine-tuned model (its trainable state) and returns
-    the parameter counts and size every record reports."""
-    from safetensors.torch import save_file
-
-    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state_path = run_dir / STATE_FILE
-    save_file({name: p.detach().float().cpu().contiguous() for name, p in trainable.items()}, str(state_path))
-    head_params = sum(p.numel() for name, p in trainable.items() if arch.is_head(name))
-    total = sum(p.numel() for p in trainable.values())
-    return {"trainable_params": total, "method_params": total - head_params, "head_params": head_params,
-            "trainable_state_bytes": state_path.stat().st_size}
 
 
 def build_model(job, num_labels: int, label_names: list[str]):
@@ -329,27 +258,3 @@ def build_model(job, num_labels: int, label_names: list[str]):
     arch = architecture_of(plain.config.model_type)
     base = method.build(job.model, num_labels, label_names, job.seed) if method.build else copy.deepcopy(plain)
     return plain, method.apply(base, params, arch), arch
-
-
-def restore(job, run_dir):
-    """The fine-tuned model (a single- or multi-task job's) rebuilt from a fresh base and the run's
-    saved trainable state."""
-    from safetensors.torch import load_file
-
-    _, model, _ = build_model(job, *job.classifier_labels())
-    state = load_file(str(run_dir / STATE_FILE))
-    missing = set(state) - {name for name, _ in model.named_parameters()}
-    if missing:
-        raise HarnessError(f"{run_dir / STATE_FILE}: {len(missing)} saved tensors have no place in the model, e.g. {sorted(missing)[0]}")
-    model.load_state_dict(state, strict=False)
-    return model
-
-
-def peak_memory(isolated: bool) -> tuple[int | None, str]:
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated(), "CUDA max allocated"
-    if isolated:  # ru_maxrss is in KiB on Linux; the process is this job's alone
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "CPU peak RSS of the job process"
-    return None, "not measured (job ran inside another process)"

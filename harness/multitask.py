@@ -20,7 +20,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from harness.data import DataSource
 from harness.errors import HarnessError, SpecError
-from harness.jobs import TrainingJob
+from harness.jobs import Job, TrainingJob
 from harness.models import ModelRef
 from harness.samplers import (
     CurriculumSpec,
@@ -29,6 +29,7 @@ from harness.samplers import (
     order_by_difficulty,
     sampler_label,
 )
+from harness.suitekinds import SuiteKind, register
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -40,7 +41,7 @@ from harness.specs import (
     load_spec,
 )
 
-MULTITASK_FORMAT = 2  # bump when a change makes earlier multi-task records incomparable
+MULTITASK_FORMAT = 3  # bump when a change makes earlier multi-task records incomparable
 
 
 class MultitaskSuiteSpec(Spec):
@@ -84,6 +85,18 @@ class MultiTaskJob(TrainingJob):
     @property
     def needs_measured_order(self) -> bool:
         return isinstance(self.sampler, CurriculumSpec) and self.sampler.order == "measured" and self.measured_order is None
+
+    def single_task_jobs(self) -> tuple[Job, ...]:
+        """The single-task jobs of its tasks, same approach and seed (what a measured order ranks by)."""
+        ood = {o.name: o for o in self.ood_tasks}
+        return tuple(Job(task=t, ood_tasks=tuple(ood[name] for name in t.ood_eval), approach=self.approach,
+                         model=self.model, profile=self.profile, seed=self.seed, source=self.source) for t in self.tasks)
+
+    def dependencies(self) -> tuple:
+        return self.single_task_jobs() if self.needs_measured_order else ()
+
+    def with_dependencies(self, done: dict) -> MultiTaskJob:
+        return self.with_measured_order({job.task.name: done[job.name].record for job in self.single_task_jobs()})
 
     def with_measured_order(self, single_task_records: dict[str, dict[str, Any]]) -> MultiTaskJob:
         """This job with its curriculum ordered by the single-task records of its tasks (same approach and seed)."""
@@ -146,8 +159,8 @@ class MultiTaskJob(TrainingJob):
         return common_record(self) | {"kind": "multitask", "task": self.suite.name, "variant": sampler_label(self.sampler),
                                       "tasks": [t.name for t in self.tasks]}
 
-    def execute(self, run_dir: Path, isolated: bool) -> dict[str, Any]:
-        return execute(self, run_dir, isolated)
+    def execute(self, run_dir: Path) -> dict[str, Any]:
+        return execute(self, run_dir)
 
 
 class MultiTaskHeads(nn.Module):
@@ -212,16 +225,12 @@ class MixtureBatches:
         self.sampler.observe(self.current, loss)
 
 
-def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
+def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
     from harness.evaluate import evaluate
-    from harness.jobs import (
-        build_model,
-        load_task_data,
-        measured_training,
-        save_trainable,
-    )
+    from harness.checkpoints import save_trainable
+    from harness.jobs import build_model, load_task_data, measured_training
     from harness.models import load_tokenizer
     from harness.train import make_accelerator, task_loader, train
 
@@ -243,7 +252,7 @@ def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
     loaders = {name: task_loader(d.train_set, tokenizer, job.training.batch_size, job.seed) for name, d in data.items()}
     batches = MixtureBatches(loaders, sampler, steps, job.seed)
     accelerator = make_accelerator()
-    with measured_training(isolated) as measured:
+    with measured_training() as measured:
         measured.stats = train(heads, batches, job.training, accelerator, desc=job.name)
 
     batch_size = job.profile.eval_batch_size
@@ -261,7 +270,7 @@ def execute(job: MultiTaskJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
         "ood": ood,
         "sampled_batches": batches.counts,
         "single_task_steps": {t.name: job.single_task_steps(t, sizes[t.name]) for t in job.tasks},
-        **save_trainable(model, arch, run_dir),  # the inner classifier's names, as harness.jobs.restore builds it
+        **save_trainable(model, arch, run_dir),  # the inner classifier's names, as harness.checkpoints.restore builds it
         **measured.fields(),
     }
 
@@ -274,3 +283,7 @@ def multitask_jobs(suite: MultitaskSuiteSpec, tasks: dict[str, TaskSpec], approa
                          profile=profile, seed=seed, source=source)
             for sampler in suite.samplers for approach in suite.approaches for seed in seeds]
 
+
+register(SuiteKind(name="multitask", fixture="multitask", load=load_suite,
+                   jobs=lambda suite, session: multitask_jobs(suite, session.tasks, session.approaches, session.model,
+                                                              session.profile, session.seeds, session.source)))

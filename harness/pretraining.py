@@ -18,6 +18,7 @@ from harness.data import load_examples
 from harness.errors import SpecError
 from harness.jobs import DerivedJob, Job
 from harness.models import ModelRef
+from harness.suitekinds import SuiteKind, register
 from harness.specs import (
     NAME_PATTERN,
     Spec,
@@ -27,7 +28,7 @@ from harness.specs import (
     load_spec,
 )
 
-CPT_FORMAT = 1
+CPT_FORMAT = 2
 
 
 class CorpusSpec(Spec):
@@ -88,8 +89,8 @@ class PretrainingJob(DerivedJob):
         return common_record(self) | {"kind": "continued-pretraining", "task": self.fine_tuning.task.name,
                                       "variant": self.corpus_task.name, "baseline": self.fine_tuning.config_hash}
 
-    def execute(self, run_dir: Path, isolated: bool) -> dict[str, Any]:
-        return execute(self, run_dir, isolated)
+    def execute(self, run_dir: Path) -> dict[str, Any]:
+        return execute(self, run_dir)
 
 
 def load_masked_lm(ref: ModelRef, seed: int):
@@ -123,7 +124,7 @@ def save_adapted_encoder(ref: ModelRef, masked_lm, directory: Path, seed: int) -
     encoder.save_pretrained(directory)
 
 
-def execute(job: PretrainingJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
+def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
     from transformers import DataCollatorForLanguageModeling
 
@@ -150,7 +151,7 @@ def execute(job: PretrainingJob, run_dir: Path, isolated: bool) -> dict[str, Any
     model, initialised = load_masked_lm(job.model, job.seed)
     settings = TrainingSettings(epochs=mlm.epochs, batch_size=mlm.batch_size, learning_rate=mlm.learning_rate)
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm.mask_probability)
-    with measured_training(isolated) as measured:
+    with measured_training() as measured:
         measured.stats = train(model, TaskBatches(texts, tokenizer, settings, job.seed, collate), settings, make_accelerator(),
                                desc=f"{job.name} MLM")
     encoder_dir = run_dir / "adapted-encoder"
@@ -159,7 +160,7 @@ def execute(job: PretrainingJob, run_dir: Path, isolated: bool) -> dict[str, Any
     del model
 
     adapted = ModelRef(name=f"{job.model.name}+mlm-{job.corpus_task.name}", location=str(encoder_dir), kind="local")
-    fields = fine_tune(replace(job.fine_tuning, model=adapted), run_dir, isolated)
+    fields = fine_tune(replace(job.fine_tuning, model=adapted), run_dir)
     return fields | {
         "mlm": {"examples": len(texts), "corpus_split": job.suite.corpus.split, "initialised_weights": initialised,
                 **{k: v for k, v in measured.fields().items() if k != "hardware"}},
@@ -169,3 +170,8 @@ def execute(job: PretrainingJob, run_dir: Path, isolated: bool) -> dict[str, Any
 def pretraining_jobs(suite: PretrainingSuiteSpec, single_task: list[Job], tasks: dict[str, TaskSpec]) -> list[PretrainingJob]:
     return [PretrainingJob(suite=suite, corpus_task=tasks[suite.corpus.task], fine_tuning=job)
             for job in single_task if job.task.name in suite.tasks and job.approach.name in suite.approaches]
+
+
+register(SuiteKind(name="continued-pretraining", fixture="pretraining", load=load_pretraining_suite,
+                   jobs=lambda suite, session: pretraining_jobs(suite, session.single_task_jobs(), session.tasks),
+                   needs=lambda job: (job, job.fine_tuning)))

@@ -10,15 +10,17 @@ Two kinds of probe, declared in a suite YAML (suites/knowledge.yaml):
 Features are the last hidden layer, mean-pooled over real tokens (and over prompt tokens, for
 methods that add them); the probe is scikit-learn's logistic regression. A drop in probe accuracy
 after fine-tuning is knowledge the encoder lost. A probe job reloads a finished run from its saved
-trainable state (harness.jobs.restore), so it never retrains.
+trainable state (harness.checkpoints.restore), so it never retrains. The "before" score and the
+probing set are a job of their own (ProbeBaselineJob), computed once per probe, model and seed.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,12 +28,16 @@ import numpy as np
 from pydantic import Field
 
 from harness.errors import SpecError
-from harness.jobs import DerivedJob, Job
+from harness.data import DataSource
+from harness.jobs import DerivedJob, Job, JobBase
+from harness.models import ModelRef
 from harness.multitask import MultiTaskJob
 from harness.samplers import sampler_label
-from harness.specs import NAME_PATTERN, Spec, TaskSpec, load_spec
+from harness.suitekinds import SuiteKind, register
+from harness.specs import NAME_PATTERN, ProfileSpec, Spec, TaskSpec, load_spec
 
-PROBE_FORMAT = 1
+PROBE_FORMAT = 2
+PROBE_SET_FILE = "probe_set.json"
 SHUFFLE_SEED = 1234  # the order of the word-content examples: fixed, so every model is probed on the same data
 
 
@@ -80,16 +86,15 @@ class TaskProbe:
     def identity(self) -> dict[str, Any]:
         return {"probe_task": self.task.model_dump(exclude={"prefix"})}
 
-    def datasets(self, job: ProbeJob, tokenizer):
-        from harness.data import load_examples, resolve_splits, tokenize
+    def rows(self, job) -> tuple[dict[str, list], dict[str, list], TaskSpec, str]:
+        """Train and eval rows (raw text and labels), the task spec that tokenizes them, and a description."""
+        from harness.data import load_examples, resolve_splits
 
         splits = resolve_splits(self.task, job.source)
-        max_length = job.max_length(self.task)
-
-        def examples(expression: str, limit: int):
-            return tokenize(self.task, load_examples(self.task, job.source, expression, limit), tokenizer, max_length)
-
-        return examples(splits.train, job.suite.train_examples), examples(splits.eval, job.suite.eval_examples), splits.describe()
+        train = load_examples(self.task, job.source, splits.train, job.suite.train_examples)
+        evaluation = load_examples(self.task, job.source, splits.eval, job.suite.eval_examples)
+        columns = [*self.task.text_fields, self.task.label_field]
+        return train.select_columns(columns).to_dict(), evaluation.select_columns(columns).to_dict(), self.task, splits.describe()
 
 
 def words_of(text: str) -> list[str]:
@@ -132,18 +137,14 @@ class WordContentProbe:
         np.random.default_rng(SHUFFLE_SEED).shuffle(rows)
         return {"text": [r[0] for r in rows], "target": [r[1] for r in rows]}, targets
 
-    def datasets(self, job: ProbeJob, tokenizer):
-        from datasets import Dataset
-
-        from harness.data import tokenize
-
+    def rows(self, job) -> tuple[dict[str, list], dict[str, list], TaskSpec, str]:
         rows, targets = self.examples(job)
         # The probing set as a task of its own, so tokenization and its cache work as for any task.
         task = self.text_task.model_copy(update={"name": f"{self.text_task.name}-word-content", "text_fields": ["text"],
                                                  "label_field": "target", "label_names": targets})
-        data = tokenize(task, Dataset.from_dict(rows), tokenizer, job.max_length(self.text_task))
-        cut = round(len(data) * job.suite.train_examples / (job.suite.train_examples + job.suite.eval_examples))
-        return (data.select(range(cut)), data.select(range(cut, len(data))),
+        cut = round(len(rows["text"]) * job.suite.train_examples / (job.suite.train_examples + job.suite.eval_examples))
+        train, evaluation = ({k: v[:cut] for k, v in rows.items()}, {k: v[cut:] for k, v in rows.items()})
+        return (train, evaluation, task,
                 f"{self.text_task.name} {self.spec.split}, first {self.spec.words} words, containing one of: {', '.join(targets)}")
 
 
@@ -151,6 +152,71 @@ def trained_on(job: Job | MultiTaskJob) -> str:
     if isinstance(job, MultiTaskJob):
         return f"{'+'.join(t.name for t in job.tasks)} ({sampler_label(job.sampler)})"
     return job.task.name
+
+
+@dataclass(frozen=True)
+class ProbeBaselineJob(JobBase):
+    """The probe fitted on the plain pre-trained encoder ("before"), and the probing set itself, built
+    once per (probe, model, seed) and shared by every fine-tuned model's probe job."""
+
+    suite: ProbeSuiteSpec
+    probe: TaskProbe | WordContentProbe
+    model: ModelRef
+    profile: ProfileSpec
+    seed: int
+    source: DataSource
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite.name}-{self.model.name}-seed{self.seed}-before-{self.probe.label}"
+
+    def identity(self) -> dict[str, Any]:
+        return {"format": PROBE_FORMAT, "baseline": True, **self.probe.identity(), "model": self.model_identity(),
+                "profile": self.profile.name, "max_length": self.profile.max_length, "seed": self.seed, "data_source": self.source.describe(),
+                "train_examples": self.suite.train_examples, "eval_examples": self.suite.eval_examples}
+
+    def base_record(self) -> dict[str, Any]:
+        from harness.results import package_versions
+
+        return {"config_hash": self.config_hash, "config": self.identity(), "kind": "probe-baseline", "task": self.probe.label,
+                "variant": "before", "approach": "pre-trained", "model": self.model.name, "profile": self.profile.name,
+                "seed": self.seed, "data_source": self.source.describe(), "package_versions": package_versions()}
+
+    def execute(self, run_dir: Path) -> dict[str, Any]:
+        from accelerate.utils import set_seed
+
+        from harness.models import build_classifier, load_tokenizer
+
+        set_seed(self.seed)
+        train_rows, eval_rows, text_task, split_spec = self.probe.rows(self)
+        (run_dir / PROBE_SET_FILE).write_text(json.dumps({"train": train_rows, "eval": eval_rows, "task": text_task.model_dump(),
+                                                         "split_spec": split_spec}))
+        tokenizer = load_tokenizer(self.model)
+        train_set, eval_set = probe_datasets(self, run_dir, tokenizer)
+        device = make_device()
+        # Mean-pooled encoder features do not depend on the head, so any label count serves.
+        plain = build_classifier(self.model, 2, ["a", "b"], self.seed)
+        accuracy = probe_accuracy(plain.to(device), train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed)
+        return {"status": "ok", "probe_accuracy": accuracy, "probe_split_spec": split_spec,
+                "probe_examples": {"train": len(train_set), "eval": len(eval_set)}}
+
+
+def probe_datasets(job, baseline_dir: Path, tokenizer):
+    """The tokenized probing set saved by the baseline job."""
+    from datasets import Dataset
+
+    from harness.data import tokenize
+
+    saved = json.loads((baseline_dir / PROBE_SET_FILE).read_text())
+    task = TaskSpec.model_validate(saved["task"])
+    max_length = job.max_length(task)
+    return tuple(tokenize(task, Dataset.from_dict(saved[part]), tokenizer, max_length) for part in ("train", "eval"))
+
+
+def make_device():
+    from harness.train import make_accelerator
+
+    return make_accelerator().device
 
 
 @dataclass(frozen=True)
@@ -164,20 +230,47 @@ class ProbeJob(DerivedJob):
         return self.trained
 
     @property
+    def baseline(self) -> ProbeBaselineJob:
+        return ProbeBaselineJob(suite=self.suite, probe=self.probe, model=self.model, profile=self.profile, seed=self.seed, source=self.source)
+
+    @property
     def name(self) -> str:
         return f"{self.suite.name}-{self.trained.name}-probed-on-{self.probe.label}"
 
+    def dependencies(self) -> tuple:
+        return (self.trained, self.baseline)
+
+    def with_dependencies(self, done: dict) -> ProbeJob:
+        """Probes the trained job as it was run (a measured curriculum resolves its order first)."""
+        return replace(self, trained=done[self.trained.name].job)
+
     def identity(self) -> dict[str, Any]:
-        return {"format": PROBE_FORMAT, "trained": self.trained.config_hash, **self.probe.identity(),
-                "train_examples": self.suite.train_examples, "eval_examples": self.suite.eval_examples}
+        return {"format": PROBE_FORMAT, "trained": self.trained.config_hash, "baseline": self.baseline.config_hash}
 
     def base_record(self) -> dict[str, Any]:
         from harness.jobs import common_record
 
         return common_record(self) | {"kind": "probe", "task": trained_on(self.trained), "variant": self.probe.label}
 
-    def execute(self, run_dir: Path, isolated: bool) -> dict[str, Any]:
-        return execute(self, run_dir)
+    def execute(self, run_dir: Path) -> dict[str, Any]:
+        from accelerate.utils import set_seed
+
+        from harness.checkpoints import restore
+        from harness.models import load_tokenizer
+        from harness.results import ResultStore
+
+        set_seed(self.seed)
+        store = ResultStore(run_dir.parent.parent)
+        baseline = store.load(self.baseline.config_hash)
+        tokenizer = load_tokenizer(self.model)
+        train_set, eval_set = probe_datasets(self, store.run_dir(self.baseline.config_hash), tokenizer)
+        device = make_device()
+        model = restore(self.trained, store.run_dir(self.trained.config_hash)).to(device)
+        after = probe_accuracy(model, train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed)
+        before = baseline["probe_accuracy"]
+        return {"status": "ok", "probe_task": self.probe.label, "probe_split_spec": baseline["probe_split_spec"],
+                "probe_before": before, "probe_after": after, "knowledge_lost": before - after,
+                "probe_examples": baseline["probe_examples"]}
 
 
 def pooled_features(model, dataset, tokenizer, batch_size: int, device) -> np.ndarray:
@@ -210,28 +303,6 @@ def probe_accuracy(model, train_set, eval_set, tokenizer, batch_size: int, devic
     return float(probe.score(pooled_features(model, eval_set, tokenizer, batch_size, device), np.asarray(eval_set["labels"])))
 
 
-def execute(job: ProbeJob, run_dir: Path) -> dict[str, Any]:
-    from accelerate.utils import set_seed
-
-    from harness.jobs import restore
-    from harness.models import build_classifier, load_tokenizer
-    from harness.results import ResultStore
-    from harness.train import make_accelerator
-
-    set_seed(job.seed)
-    trained_dir = ResultStore(run_dir.parent.parent).run_dir(job.trained.config_hash)
-    tokenizer = load_tokenizer(job.model)
-    train_set, eval_set, split_spec = job.probe.datasets(job, tokenizer)
-    device = make_accelerator().device
-    batch_size = job.profile.eval_batch_size
-    plain = build_classifier(job.model, *job.trained.classifier_labels(), job.seed)
-    before = probe_accuracy(plain.to(device), train_set, eval_set, tokenizer, batch_size, device, job.seed)
-    after = probe_accuracy(restore(job.trained, trained_dir).to(device), train_set, eval_set, tokenizer, batch_size, device, job.seed)
-    return {"status": "ok", "probe_task": job.probe.label, "probe_split_spec": split_spec,
-            "probe_before": before, "probe_after": after, "knowledge_lost": before - after,
-            "probe_examples": {"train": len(train_set), "eval": len(eval_set)}}
-
-
 def probe_jobs(suite: ProbeSuiteSpec, single_task_jobs: list[Job], multitask_jobs: list[MultiTaskJob],
                tasks: dict[str, TaskSpec]) -> list[ProbeJob]:
     jobs = [ProbeJob(suite=suite, trained=job, probe=TaskProbe(tasks[suite.probes[job.task.name]]))
@@ -240,3 +311,7 @@ def probe_jobs(suite: ProbeSuiteSpec, single_task_jobs: list[Job], multitask_job
         word_content = WordContentProbe(suite.word_content, tasks[suite.word_content.task])
         jobs += [ProbeJob(suite=suite, trained=job, probe=word_content) for job in (*single_task_jobs, *multitask_jobs)]
     return jobs
+
+
+register(SuiteKind(name="probe", fixture="probe", load=load_probe_suite,
+                   jobs=lambda suite, session: probe_jobs(suite, session.single_task_jobs(), session.suite_jobs("multitask"), session.tasks)))

@@ -1,20 +1,26 @@
-"""pytest plugin: options, the parametrization of suite tests, the fixtures that hand them trained
-runs, and the leaderboard written at the end of a session that trained.
+"""pytest plugin: options, the parametrization of suite tests, the job plan behind their fixtures,
+and the leaderboard written at the end of a session that trained.
 
 - `case` / `trained_run`: single-task runs over (task, approach, seed), ids like `sst2-full-seed0`;
   `@pytest.mark.harness_cases(ood=True)` keeps tasks with an out-of-domain evaluation.
 - `gap_case`: (task, approach) pairs whose gap to full fine-tuning the profile bounds.
-- `multitask_run`, `sequential_run`, `probe_run`, `pretraining_runs`: one per job of every valid
-  suite YAML of that kind, ids starting with the suite's name.
-A job that cannot run here is skipped with its pre-flight reason; one that failed fails its tests
-with the recorded reason.
+- `<fixture>_job` / `<fixture>_run` for every suite kind (harness.suitekinds: `multitask`,
+  `sequential`, `probe`, `pretraining`): one per job of every valid suite YAML of that kind.
+
+After collection and `-k`/`-m` deselection, the jobs the selected tests read are planned with their
+dependencies (harness.engine) and run on warm workers while tests wait for their own. Under
+pytest-xdist the first worker (gw0) hosts the engine and the others wait for the records in the
+store. A job that cannot run here is skipped with its pre-flight reason; one that failed fails its
+tests with the recorded reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
-from dataclasses import dataclass, field, replace
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +28,21 @@ import pytest
 
 from harness import jobs, leaderboard
 from harness.data import DataSource, mirror_from
+from harness.engine import Engine
+from harness.engine.devices import default_jobs_per_device, layout, parse_devices, visible_gpus
+from harness.engine.executors import LocalExecutor, RayExecutor
+from harness.engine.plan import Node, Plan, dependencies, preflight, resolve
+from harness.engine.progress import StatusPrinter
 from harness.errors import HarnessError, SpecError
 from harness.models import ModelRef, resolve_model
-from harness.multitask import MultiTaskJob, multitask_jobs
-from harness.pretraining import PretrainingJob, pretraining_jobs
-from harness.probe import ProbeJob, probe_jobs
 from harness.registry import load_approaches, load_profile, load_suites, load_tasks
 from harness.results import ResultStore
-from harness.sequential import SequentialJob, sequential_jobs
 from harness.specs import PROJECT_ROOT, ApproachSpec, ProfileSpec, TaskSpec
+from harness.suitekinds import kinds
 
 DEFAULT_PROFILE = "quick"
+HOST_WORKER = "gw0"  # under xdist, the worker that runs the engine
+HOST_START_TIMEOUT_S = 600  # how long a waiting xdist worker gives the host to start its engine
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,7 @@ class Case:
 
 @dataclass
 class TrainedRun:
-    job: jobs.Job | MultiTaskJob | SequentialJob | ProbeJob | PretrainingJob
+    job: Any
     record: dict[str, Any]
     run_dir: Path
 
@@ -60,8 +70,73 @@ class TrainedRun:
         return self.record["metrics"]["accuracy"]
 
 
+class StoreWaiter:
+    """An xdist worker that does not host the engine: it waits for the host's records in the store,
+    resolving dependencies the same way the plan does."""
+
+    def __init__(self, store: ResultStore, status_dir: Path, fresh_after: str | None, session_started: str):
+        self.store = store
+        self.status_file = status_dir / "status.json"
+        self.fresh_after = fresh_after
+        self.session_started = session_started
+        self.nodes: dict[str, Node] = {}
+
+    def wait(self, job) -> Node:
+        if job.name in self.nodes:
+            return self.nodes[job.name]
+        node = Node(job, ())
+        deps = [self.wait(dep) for dep in dependencies(job)]
+        broken = next((d for d in deps if not d.ok), None)
+        reason = preflight(job)
+        if reason or (broken and broken.state == "skipped"):
+            node.finish("skipped", reason=reason or f"needs {broken.name}, which cannot run here: {broken.reason}")
+        elif broken:
+            node.finish("failed", reason=f"needs {broken.name}, which failed: {broken.reason}")
+        else:
+            node.job = resolve(job, deps)
+            record = self._record(node.job)
+            node.finish("done" if record["status"] == "ok" else "failed", record, record.get("failure"))
+        self.nodes[job.name] = node
+        return node
+
+    def _record(self, job) -> dict[str, Any]:
+        waited = 0.0
+        while True:
+            record = self.store.load(job.config_hash)
+            if record and record["status"] == "ok" and (self.fresh_after is None or record["finished_at"] >= self.fresh_after):
+                return record
+            if record and record["status"] != "ok" and record["finished_at"] >= self.session_started:
+                return record
+            status = self._host_status()
+            if status is None and waited > HOST_START_TIMEOUT_S:
+                return {"status": "failed", "failure": f"the engine host ({HOST_WORKER}) did not start within {HOST_START_TIMEOUT_S} s"}
+            if status is not None and (status["finished"] or not _alive(status["host_pid"])):
+                return {"status": "failed", "failure": f"the engine host ({HOST_WORKER}) ended without a result for {job.name}"}
+            time.sleep(1.0)
+            waited += 1.0
+
+    def _host_status(self) -> dict | None:
+        import json
+
+        try:
+            return json.loads(self.status_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
 @dataclass
 class HarnessSession:
+    config: pytest.Config
     profile: ProfileSpec
     model: ModelRef
     seeds: list[int]
@@ -70,9 +145,13 @@ class HarnessSession:
     tasks: dict[str, TaskSpec]
     approaches: dict[str, ApproachSpec]
     leaderboard_path: Path
-    retrain_before: str | None  # with --retrain, records finished before this are trained again
-    capture: Any  # pytest's capture manager
-    runs: dict[str, TrainedRun | str] = field(default_factory=dict)  # by job name; a string says why it cannot run
+    fresh_after: str | None  # with --retrain, records finished before this are trained again
+    run_id: str  # one per pytest run, shared by its xdist workers
+    started: str
+    engine: Engine | None = None
+    waiter: StoreWaiter | None = None
+
+    # -- what the session's tests are parametrized over --
 
     def cases(self, ood_only: bool = False) -> list[Case]:
         names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
@@ -88,51 +167,85 @@ class HarnessSession:
         return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[case.approach],
                         model=self.model, profile=self.profile, seed=case.seed, source=self.source)
 
+    def single_task_jobs(self) -> list[jobs.Job]:
+        return [self.job(case) for case in self.cases()]
+
     def suite_jobs(self, kind: str) -> list:
         """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
         suites = [suite for suite in load_suites(self.tasks, self.approaches).specs.values() if suite.kind == kind]
-        if kind in ("probe", "continued-pretraining"):  # built on the trained jobs of this session
-            single_task = [self.job(case) for case in self.cases()]
-            if kind == "probe":
-                multitask = self.suite_jobs("multitask")
-                return [job for suite in suites for job in probe_jobs(suite, single_task, multitask, self.tasks)]
-            return [job for suite in suites for job in pretraining_jobs(suite, single_task, self.tasks)]
-        make = {"multitask": multitask_jobs, "sequential": sequential_jobs}[kind]
-        return [job for suite in suites
-                for job in make(suite, self.tasks, self.approaches, self.model, self.profile, self.seeds, self.source)]
+        return [job for suite in suites for job in kinds()[kind].jobs(suite, self)]
 
-    def trained(self, job) -> TrainedRun | str:
-        """The job's trained run, or why it cannot run here."""
-        if job.name not in self.runs:
-            reason = jobs.preflight(job)
-            if reason:
-                self.runs[job.name] = reason
-            else:
-                record = jobs.run(job, self.store, fresh_after=self.retrain_before)
-                self.runs[job.name] = TrainedRun(job, record, self.store.run_dir(job.config_hash))
-        return self.runs[job.name]
+    def jobs_of(self, item: pytest.Item) -> list:
+        """The jobs whose records a collected test reads."""
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        needed = []
+        if isinstance(params.get("case"), Case):  # an empty parametrization holds a placeholder
+            needed.append(self.job(params["case"]))
+        if isinstance(params.get("gap_case"), Case):
+            needed += [self.job(params["gap_case"]), self.job(params["gap_case"].against_full())]
+        for kind in kinds().values():
+            job = params.get(f"{kind.fixture}_job")
+            if hasattr(job, "config_hash"):
+                needed += kind.needs(job)
+        return needed
 
-    def resolved(self, job):
-        """The job ready to run: a multi-task curriculum with a 'measured' order gets it from the
-        single-task runs of its tasks (same approach and seed), trained first where needed."""
-        if isinstance(job, MultiTaskJob) and job.needs_measured_order:
-            return job.with_measured_order({t.name: self.require(Case(t.name, job.approach.name, job.seed)).record for t in job.tasks})
-        return job
+    # -- running --
+
+    @property
+    def status_dir(self) -> Path:
+        return self.store.root / "engine" / self.run_id
+
+    @property
+    def hosts_engine(self) -> bool:
+        worker = getattr(self.config, "workerinput", {}).get("workerid")
+        return worker in (None, HOST_WORKER)
+
+    def executor(self):
+        option = self.config.getoption
+        devices = parse_devices(option("devices"), visible_gpus())
+        per_device = option("jobs_per_device") or default_jobs_per_device(
+            devices[0], os.cpu_count() or 1, self._measured_cuda_peaks(), _device_memory(devices[0]))
+        slots = layout(devices, per_device)
+        if option("executor") == "ray":
+            return RayExecutor(option("ray_address"), slots)
+        return LocalExecutor(slots, log_dir=self.status_dir)
+
+    def _measured_cuda_peaks(self) -> list[int]:
+        return [r["peak_memory_bytes"] for r in self.store.records() if r.get("profile") == self.profile.name
+                and r.get("peak_memory_bytes") and str(r.get("peak_memory_kind", "")).startswith("CUDA")]
+
+    def start(self, needed: list) -> Plan | None:
+        """Plans the jobs and, in the host, starts running them; elsewhere, waits for the host's records."""
+        if not self.hosts_engine:
+            self.waiter = StoreWaiter(self.store, self.status_dir, self.fresh_after, self.started)
+            return None
+        plan = Plan.build(needed, self.store, self.fresh_after)
+        self.engine = Engine(plan, self.executor(), self.status_dir).start()
+        return plan
 
     def require(self, job) -> TrainedRun:
         """The trained run for a test: skipped where pre-flight says it cannot run, failed with the
         job's reason where training failed. Takes a job or a single-task Case."""
         job = self.job(job) if isinstance(job, Case) else job
-        with self.capture.global_and_fixture_disabled():  # the job's progress bar reaches the terminal
-            run = self.trained(job)
-        if isinstance(run, str):
-            pytest.skip(run)
-        if run.record["status"] != "ok":
-            pytest.fail(f"{job.name}: {run.record['failure']}", pytrace=False)
-        return run
+        if self.engine is None and self.waiter is None:
+            self.start([])
+        node = self.engine.wait(job) if self.engine else self.waiter.wait(job)
+        if node.state == "skipped":
+            pytest.skip(node.reason)
+        if not node.ok:
+            pytest.fail(f"{job.name}: {node.reason}", pytrace=False)
+        return TrainedRun(node.job, node.record, self.store.run_dir(node.job.config_hash))
 
     def scope(self) -> leaderboard.Scope:
         return leaderboard.Scope(self.profile.name, self.profile.description, self.model.name, self.source.describe())
+
+
+def _device_memory(device) -> int | None:
+    if device.kind != "cuda":
+        return None
+    import torch
+
+    return torch.cuda.get_device_properties(device.index).total_memory
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -146,6 +259,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="results store (default: $HARNESS_RESULTS_DIR, else .harness/)")
     group.addoption("--retrain", action="store_true", help="train again even where a cached result exists")
     group.addoption("--leaderboard", default=None, help="where to write the leaderboard (default: the profile's)")
+    group.addoption("--plan", action="store_true", help="print the jobs the selected tests need (to train, cached, skipped) and exit")
+    group.addoption("--devices", default=None, help="'auto' (every visible GPU, else the CPU), 'cpu', or GPU indices '0,1'")
+    group.addoption("--jobs-per-device", type=int, default=None,
+                    help="jobs sharing one device (default: CPU one per core; GPU from measured memory, else 2)")
+    group.addoption("--executor", choices=("local", "ray"), default="local", help="warm local workers, or a Ray cluster")
+    group.addoption("--ray-address", default=None, help="with --executor ray: 'auto', 'ray://host:port', or none for a local instance")
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -155,6 +274,10 @@ def _parse_seeds(text: str) -> list[int]:
         raise SpecError(f"--seeds: expected comma-separated integers, got '{text}'") from None
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def _build_session(config: pytest.Config) -> HarnessSession:
     profile = load_profile(config.getoption("profile"))
     tasks = load_tasks().specs
@@ -162,7 +285,10 @@ def _build_session(config: pytest.Config) -> HarnessSession:
     if unknown:
         raise SpecError(f"profile '{profile.name}': field 'tasks': unknown or invalid task {', '.join(unknown)}")
     seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else profile.seeds
+    shared = getattr(config, "workerinput", {}).get("harness_run")  # set by the xdist controller
+    started = shared["started"] if shared else _now()
     return HarnessSession(
+        config=config,
         profile=profile,
         model=resolve_model(config.getoption("model") or profile.model),
         seeds=seeds,
@@ -171,22 +297,33 @@ def _build_session(config: pytest.Config) -> HarnessSession:
         tasks=tasks,
         approaches=load_approaches().specs,
         leaderboard_path=Path(config.getoption("leaderboard") or PROJECT_ROOT / profile.leaderboard),
-        retrain_before=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if config.getoption("retrain") else None,
-        capture=config.pluginmanager.get_plugin("capturemanager"),
+        fresh_after=started if config.getoption("retrain") else None,
+        run_id=shared["id"] if shared else f"{os.getpid()}-{int(time.time())}",
+        started=started,
     )
 
 
 HARNESS_KEY = pytest.StashKey[HarnessSession]()
+PRINTER_KEY = pytest.StashKey[StatusPrinter]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_cases(ood=False): parametrize `case` over the harness's (task, approach, seed)")
     config.addinivalue_line("markers", "forgetting: measures forgetting (selected by -k forgetting)")
     config.addinivalue_line("markers", "ood: scores out-of-domain generalization (selected by -k ood)")
+    if config.getoption("plan") and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("--plan prints the plan in this process: run it without -n")
     try:
         config.stash[HARNESS_KEY] = _build_session(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist controller: every worker gets the same run id and start time."""
+    state = node.config.stash[HARNESS_KEY]
+    node.workerinput["harness_run"] = {"id": state.run_id, "started": state.started}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -195,13 +332,45 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("harness_cases")
         cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")))
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
-    for kind in ("multitask", "sequential", "probe", "continued-pretraining"):
-        if f"{kind.replace('-', '_')}_job" in metafunc.fixturenames:
-            suite_jobs = state.suite_jobs(kind)
-            metafunc.parametrize(f"{kind.replace('-', '_')}_job", suite_jobs, ids=[job.name for job in suite_jobs])
+    for name, kind in kinds().items():
+        if f"{kind.fixture}_job" in metafunc.fixturenames:
+            suite_jobs = state.suite_jobs(name)
+            metafunc.parametrize(f"{kind.fixture}_job", suite_jobs, ids=[job.name for job in suite_jobs])
     if "gap_case" in metafunc.fixturenames:
         cases = state.gap_cases()
         metafunc.parametrize("gap_case", cases, ids=[f"{c.task}-{c.approach}-vs-full-seed{c.seed}" for c in cases])
+
+
+def _writer(config: pytest.Config):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return reporter.write_line if reporter else print
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Plans the jobs the selected tests need; in the engine's host, starts them."""
+    config = session.config
+    state = config.stash[HARNESS_KEY]
+    if config.option.collectonly and not config.getoption("plan"):
+        return  # --collect-only trains nothing
+    needed = list({job.name: job for item in session.items for job in state.jobs_of(item)}.values())
+    if config.getoption("plan"):
+        plan = Plan.build(needed, state.store, state.fresh_after)
+        slots = state.executor().capacity
+        _writer(config)(plan.table() + "\n" + plan.summary(slots))
+        pytest.exit("plan printed; nothing trained", returncode=0)
+    if not needed:
+        return  # nothing to train (the harness's own tests); a job asked for later starts the engine then
+    plan = state.start(needed)
+    if plan is not None and not hasattr(config, "workerinput"):  # this process owns the terminal
+        _writer(config)(plan.summary(state.engine.executor.capacity) + f" ({state.engine.executor.describe()})")
+        config.stash[PRINTER_KEY] = StatusPrinter(state.status_dir, _writer(config)).start()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if config.pluginmanager.has_plugin("dsession"):  # the xdist controller owns the terminal
+        state = config.stash[HARNESS_KEY]
+        config.stash[PRINTER_KEY] = StatusPrinter(state.status_dir, _writer(config)).start()
 
 
 @pytest.fixture(scope="session")
@@ -214,37 +383,36 @@ def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
     return harness.require(case)
 
 
-@pytest.fixture
-def multitask_run(multitask_job: MultiTaskJob, harness: HarnessSession) -> TrainedRun:
-    return harness.require(harness.resolved(multitask_job))
+def _run_fixture(fixture: str):
+    """`<fixture>_run`: the trained run of the suite job the test is parametrized with."""
+    def run(**arguments) -> TrainedRun:
+        return arguments["harness"].require(arguments[f"{fixture}_job"])
+
+    parameter = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    run.__signature__ = inspect.Signature([inspect.Parameter(f"{fixture}_job", parameter), inspect.Parameter("harness", parameter)])
+    run.__name__ = f"{fixture}_run"
+    return pytest.fixture(run, name=f"{fixture}_run")
 
 
-@pytest.fixture
-def sequential_run(sequential_job: SequentialJob, harness: HarnessSession) -> TrainedRun:
-    return harness.require(sequential_job)
+for _kind in kinds().values():
+    globals()[f"{_kind.fixture}_run"] = _run_fixture(_kind.fixture)
 
 
-@pytest.fixture
-def probe_run(probe_job: ProbeJob, harness: HarnessSession) -> TrainedRun:
-    probe_job = replace(probe_job, trained=harness.resolved(probe_job.trained))
-    harness.require(probe_job.trained)  # the probe reloads the fine-tuned model it measures
-    return harness.require(probe_job)
-
-
-@pytest.fixture
-def pretraining_runs(continued_pretraining_job: PretrainingJob, harness: HarnessSession) -> tuple[TrainedRun, TrainedRun]:
-    """The run with continued pre-training and the same fine-tuning without it."""
-    return harness.require(continued_pretraining_job), harness.require(continued_pretraining_job.fine_tuning)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    state = session.config.stash.get(HARNESS_KEY, None)
-    if state is None or not any(isinstance(run, TrainedRun) for run in state.runs.values()):
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    printer = config.stash.get(PRINTER_KEY, None)
+    state = config.stash.get(HARNESS_KEY, None)
+    if state is None or state.engine is None:
+        if printer:
+            printer.stop()
         return
-    # xdist workers each rewrite it from the whole store; the lock and atomic write keep it whole.
+    # Under xdist the other workers may still wait for jobs: the host finishes the plan unless interrupted.
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop) or bool(session.shouldfail)
+    state.engine.finish(cancel=interrupted)
+    if printer:
+        printer.stop()
+    if not any(node.ok for node in state.engine.plan.nodes.values()):
+        return
     with state.store.lock("leaderboard"):
         shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope())
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter:
-        reporter.write_line(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")
-
+    _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")

@@ -86,14 +86,10 @@ def load_profile(name_or_path: str, directory: Path = PROFILES_DIR) -> ProfileSp
 
 
 def load_suites(tasks: dict, approaches: dict, directory: Path = SUITES_DIR) -> Catalog:
-    """Suite YAMLs by name; each names its `kind` (multitask, sequential), which picks its schema."""
-    from harness.multitask import load_suite
-    from harness.pretraining import load_pretraining_suite
-    from harness.probe import load_probe_suite
-    from harness.sequential import load_sequential_suite
+    """Suite YAMLs by name; each names its `kind` (harness.suitekinds), which picks its schema."""
+    from harness.suitekinds import kinds
 
-    loaders = {"multitask": load_suite, "sequential": load_sequential_suite, "probe": load_probe_suite,
-               "continued-pretraining": load_pretraining_suite}
+    loaders = {name: kind.load for name, kind in kinds().items()}
     catalog: Catalog = Catalog()
     for path in sorted(directory.glob("*.yaml")):
         source = display_path(path)

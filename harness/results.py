@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -54,8 +55,12 @@ class ResultStore:
         path = self.run_dir(run_hash) / RECORD_FILE
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
-    def discard(self, run_hash: str) -> None:
-        (self.run_dir(run_hash) / RECORD_FILE).unlink(missing_ok=True)
+    def fresh_run_dir(self, run_hash: str) -> Path:
+        """The run's directory, emptied of anything an earlier, interrupted attempt left."""
+        run_dir = self.run_dir(run_hash)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        return run_dir
 
     def write(self, record: dict[str, Any]) -> None:
         atomic_write_text(self.run_dir(record["config_hash"]) / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True))

@@ -19,6 +19,7 @@ from harness.errors import SpecError
 from harness.forgetting import average_forgetting, backward_transfer, forgetting
 from harness.jobs import TrainingJob
 from harness.models import ModelRef
+from harness.suitekinds import SuiteKind, register
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -29,7 +30,7 @@ from harness.specs import (
     load_spec,
 )
 
-SEQUENTIAL_FORMAT = 1  # bump when a change makes earlier sequential records incomparable
+SEQUENTIAL_FORMAT = 2  # bump when a change makes earlier sequential records incomparable
 
 
 class SequentialSuiteSpec(Spec):
@@ -86,8 +87,8 @@ class SequentialJob(TrainingJob):
 
         return common_record(self) | {"kind": "sequential", "task": self.label, "variant": None, "chain": [t.name for t in self.chain]}
 
-    def execute(self, run_dir: Path, isolated: bool) -> dict[str, Any]:
-        return execute(self, run_dir, isolated)
+    def execute(self, run_dir: Path) -> dict[str, Any]:
+        return execute(self, run_dir)
 
 
 class IndexedBatches:
@@ -109,16 +110,12 @@ class IndexedBatches:
         self.batches.observe(loss)
 
 
-def execute(job: SequentialJob, run_dir: Path, isolated: bool) -> dict[str, Any]:
+def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
     from harness.evaluate import evaluate
-    from harness.jobs import (
-        build_model,
-        load_task_data,
-        measured_training,
-        save_trainable,
-    )
+    from harness.checkpoints import save_trainable
+    from harness.jobs import build_model, load_task_data, measured_training
     from harness.models import load_tokenizer
     from harness.multitask import MultiTaskHeads, TaskView
     from harness.train import TaskBatches, make_accelerator, train
@@ -136,7 +133,7 @@ def execute(job: SequentialJob, run_dir: Path, isolated: bool) -> dict[str, Any]
     for index, (task, task_data) in enumerate(zip(job.chain, data)):
         settings = job.training_for(task.name)  # each stage trains as that task's single-task model would
         batches = IndexedBatches(TaskBatches(task_data.train_set, tokenizer, settings, job.seed + index), index)
-        with measured_training(isolated) as measured:
+        with measured_training() as measured:
             measured.stats = train(heads, batches, settings, accelerator, desc=f"{job.name} stage {index + 1}: {task.name}")
         scores = [evaluate(TaskView(heads, j), d.eval_set, tokenizer, t, batch_size, accelerator.device)
                   for j, (t, d) in enumerate(zip(job.chain, data))]
@@ -163,3 +160,8 @@ def sequential_jobs(suite: SequentialSuiteSpec, tasks: dict[str, TaskSpec], appr
     return [SequentialJob(suite=suite, chain=tuple(tasks[n] for n in chain), approach=approaches[approach], model=model,
                           profile=profile, seed=seed, source=source)
             for chain in suite.chains for approach in suite.approaches for seed in seeds]
+
+
+register(SuiteKind(name="sequential", fixture="sequential", load=load_sequential_suite,
+                   jobs=lambda suite, session: sequential_jobs(suite, session.tasks, session.approaches, session.model,
+                                                               session.profile, session.seeds, session.source)))

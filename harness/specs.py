@@ -126,6 +126,7 @@ class TrainingOverrides(Spec):
     weight_decay: float | None = Field(default=None, ge=0)
     train_examples: int | None = Field(default=None, ge=1)
     eval_examples: int | None = Field(default=None, ge=1)
+    max_length: int | None = Field(default=None, ge=8, description="this task's token cap in this profile")
 
 
 class ProfileSpec(Spec):
@@ -165,7 +166,7 @@ class ProfileSpec(Spec):
         overrides = self.task_overrides.get(task)
         if overrides is None:
             return self.training
-        changes = overrides.model_dump(exclude_none=True, exclude={"train_examples", "eval_examples"})
+        changes = overrides.model_dump(exclude_none=True, exclude={"train_examples", "eval_examples", "max_length"})
         return self.training.model_copy(update=changes)
 
     def train_examples_for(self, task: str) -> int | None:
@@ -175,6 +176,12 @@ class ProfileSpec(Spec):
     def eval_examples_for(self, task: str) -> int | None:
         overrides = self.task_overrides.get(task)
         return overrides.eval_examples if overrides and overrides.eval_examples else self.eval_examples
+
+    def max_length_for(self, task: TaskSpec) -> int:
+        """The task's own cap, lowered by the profile's (for every task, or this task's override)."""
+        overrides = self.task_overrides.get(task.name)
+        caps = [task.max_length, self.max_length, overrides.max_length if overrides else None]
+        return min(cap for cap in caps if cap)
 
     def gain_required(self, task: str) -> float:
         return self.min_gain_over_majority.get(task, self.min_gain_over_majority["default"])

@@ -1,6 +1,6 @@
 """The one training loop every approach uses, on `accelerate`.
 
-Dynamic padding over length-grouped batches, AdamW with linear warm-up and decay, bf16 autocast on
+Dynamic padding over length-grouped batches, fused AdamW with linear warm-up and decay, bf16 autocast on
 CUDA, a tqdm bar, and a stop with `TrainingDiverged` as soon as the loss is NaN or infinite.
 Approaches differ only in the model they hand in and which of its parameters require grad.
 """
@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from harness.engine import progress
 from harness.errors import TrainingDiverged
 from harness.specs import TrainingSettings
 
@@ -74,6 +75,12 @@ class TaskBatches:
         """Batch sources that adapt to the loss (multi-task samplers) override this."""
 
 
+def fused_adamw_supported(parameters) -> bool:
+    """torch's fused AdamW (one kernel for all tensors; on CPU ~6x faster a step than the default
+    per-tensor loop) takes floating-point tensors on CPU or CUDA."""
+    return all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for _, p in parameters)
+
+
 def train(model, batches, settings: TrainingSettings, accelerator: Accelerator, desc: str) -> TrainStats:
     """Trains the parameters of `model` that require grad on `batches` (see TaskBatches)."""
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -81,7 +88,7 @@ def train(model, batches, settings: TrainingSettings, accelerator: Accelerator, 
         {"params": [p for n, p in trainable if not n.endswith(NO_DECAY)], "weight_decay": settings.weight_decay},
         {"params": [p for n, p in trainable if n.endswith(NO_DECAY)], "weight_decay": 0.0},
     ]
-    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=settings.learning_rate)
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=settings.learning_rate, fused=fused_adamw_supported(trainable))
     total_steps = len(batches)
     scheduler = get_linear_schedule_with_warmup(optimizer, round(settings.warmup_ratio * total_steps), total_steps)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
@@ -108,6 +115,7 @@ def train(model, batches, settings: TrainingSettings, accelerator: Accelerator, 
             examples += len(batch["labels"])
             bar.update()
             bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+            progress.step(bar.n, total_steps)
     seconds = time.perf_counter() - started
     window = max(1, min(LOSS_WINDOW, len(losses) // 5))
     return TrainStats(

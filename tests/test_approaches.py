@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harness import jobs
+from harness.checkpoints import restore
 from harness.approaches import METHODS, method_of
 from harness.approaches.lora import bitsandbytes_missing
 from harness.data import DataSource
@@ -124,7 +125,7 @@ def test_saved_state_reloads_with_the_same_predictions(approach, model, sst2_spe
     train(net, TaskBatches(data, tokenizer, SETTINGS, 0), SETTINGS, make_accelerator(), desc=job.name)
     save_file({n: p.detach().contiguous() for n, p in net.named_parameters() if p.requires_grad}, str(tmp_path / STATE_FILE))
     torch.manual_seed(123)  # the restore must not depend on the random state
-    restored = jobs.restore(job, tmp_path)
+    restored = restore(job, tmp_path)
     assert (predict(net, data, tokenizer, 32, "cpu") == predict(restored, data, tokenizer, 32, "cpu")).all()
     net.eval(), restored.eval()
     batch = tokenizer(["a splendid film"], return_tensors="pt")

@@ -28,7 +28,7 @@ def test_no_forgetting_when_nothing_is_lost():
 
 
 def test_tiny_chain_produces_a_complete_matrix(mirror, tmp_path):
-    from harness import jobs
+    from harness.engine import run
     from harness.models import resolve_model
     from harness.registry import load_approaches, load_profile, load_tasks
     from harness.results import ResultStore
@@ -40,7 +40,7 @@ def test_tiny_chain_produces_a_complete_matrix(mirror, tmp_path):
     suite = load_sequential_suite(path, tasks, approaches)
     profile = load_profile("tiny").model_copy(update={"train_examples": 48, "eval_examples": 32})
     (job,) = sequential_jobs(suite, tasks, approaches, resolve_model("tiny-bert"), profile, [0], mirror)
-    record = jobs.run(job, ResultStore(tmp_path / "store"))
+    (record,) = run([job], ResultStore(tmp_path / "store"))
     assert record["status"] == "ok", record.get("failure")
     assert len(record["accuracy_matrix"]) == 3 and all(len(row) == 3 for row in record["accuracy_matrix"])
     assert record["forgetting"] == dict(zip(["sst2", "rte"], forgetting(record["accuracy_matrix"])))

@@ -91,14 +91,14 @@ def test_text_prefix_goes_before_the_first_text():
 
 
 def test_tiny_multitask_job_scores_every_task(mirror, tmp_path):
-    from harness import jobs
+    from harness.engine import run
     from harness.results import ResultStore
 
     suite = load_suite(write_suite(tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: proportional}]\napproaches: [lora]\n"),
                        TASKS, APPROACHES)
-    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "multitask_step_share": 1.0})
     (job,) = multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-distilbert"), profile, [0], mirror)
-    record = jobs.run(job, ResultStore(tmp_path / "store"))
+    (record,) = run([job], ResultStore(tmp_path / "store"))
     assert record["status"] == "ok", record.get("failure")
     assert record["kind"] == "multitask" and record["variant"] == "proportional" and set(record["per_task"]) == {"sst2", "rte"}
     assert set(record["ood"]) == {"sst2→imdb"} and record["ood"]["sst2→imdb"]["examples"] == 32
@@ -107,25 +107,26 @@ def test_tiny_multitask_job_scores_every_task(mirror, tmp_path):
 
 
 def test_measured_curriculum_takes_its_order_from_single_task_runs(mirror, tmp_path):
-    """The path the pytest plugin takes: single-task runs first, then the mixture ordered by them."""
-    from harness import jobs
+    """The engine trains the single-task runs a measured curriculum depends on first, then the mixture ordered by them."""
+    from harness.engine import run
+    from harness.errors import HarnessError
     from harness.results import ResultStore
 
     suite = load_suite(write_suite(tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\n"
                                              "samplers: [{name: curriculum, order: measured}]\napproaches: [full]\n"), TASKS, APPROACHES)
     profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
-    model = resolve_model("tiny-bert")
-    (job,) = multitask_jobs(suite, TASKS, APPROACHES, model, profile, [0], mirror)
+    (job,) = multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-bert"), profile, [0], mirror)
     assert job.needs_measured_order and job.name == "mix-curriculum-measured-full-seed0"
-    store = ResultStore(tmp_path / "store")
-    assert "not resolved" in jobs.run(job, store)["failure"]
+    assert [dep.task.name for dep in job.dependencies()] == ["sst2", "rte"]
+    with pytest.raises(HarnessError, match="not resolved"):
+        job.execute(tmp_path / "unresolved")
 
-    singles = {name: jobs.run(jobs.Job(task=TASKS[name], ood_tasks=(), approach=APPROACHES["full"], model=model, profile=profile,
-                                       seed=0, source=mirror), store) for name in ("sst2", "rte")}
-    resolved = job.with_measured_order(singles)
-    reduction = {n: (r["metrics"]["accuracy"] - r["majority_rate"]) / (1 - r["majority_rate"]) for n, r in singles.items()}
-    assert list(resolved.measured_order) == sorted(reduction, key=reduction.get, reverse=True)
-    assert resolved.config_hash != job.config_hash and resolved.name == job.name
-    record = jobs.run(resolved, store)
+    store = ResultStore(tmp_path / "store")
+    (record,) = run([job], store)
     assert record["status"] == "ok", record.get("failure")
-    assert record["config"]["measured_order"] == list(resolved.measured_order)
+    singles = {dep.task.name: store.load(dep.config_hash) for dep in job.dependencies()}
+    assert all(single["status"] == "ok" for single in singles.values())
+    reduction = {n: (r["metrics"]["accuracy"] - r["majority_rate"]) / (1 - r["majority_rate"]) for n, r in singles.items()}
+    assert record["config"]["measured_order"] == sorted(reduction, key=reduction.get, reverse=True)
+    resolved = job.with_measured_order(singles)
+    assert resolved.config_hash == record["config_hash"] != job.config_hash and resolved.name == job.name

@@ -61,22 +61,23 @@ def load_suite_text(tmp_path, text):
 
 @pytest.mark.parametrize("approach", ["full", "lora"])
 def test_multitask_model_is_restored_and_probed(tmp_path, mirror, approach):
-    from harness import jobs
+    from harness.checkpoints import restore
+    from harness.engine import run
     from harness.results import ResultStore
 
     mix = load_suite_text(tmp_path, f"kind: multitask\nname: mix\ntasks: [sst2, mnli]\nsamplers: [{{name: uniform}}]\napproaches: [{approach}]\n")
     profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
     (trained,) = multitask_jobs(mix, TASKS, APPROACHES, resolve_model("tiny-bert"), profile, [0], mirror)
     store = ResultStore(tmp_path / "store")
-    assert jobs.run(trained, store)["status"] == "ok"
-    restored = jobs.restore(trained, store.run_dir(trained.config_hash))  # raises if a saved tensor has no place
+    assert run([trained], store)[0]["status"] == "ok"
+    restored = restore(trained, store.run_dir(trained.config_hash))  # raises if a saved tensor has no place
     assert restored.config.num_labels == 2 + 3
 
     suite = ProbeSuiteSpec(kind="probe", name="knowledge", probes={}, word_content=WordContentSpec(task="imdb", words=16, targets=4),
                            train_examples=60, eval_examples=40)
     (probe,) = probe_jobs(suite, [], [trained], TASKS)
     assert isinstance(probe, ProbeJob)
-    record = jobs.run(probe, store)
+    (record,) = run([probe], store)  # trains the shared 'before' baseline job first
     assert record["status"] == "ok", record.get("failure")
     assert record["task"] == "sst2+mnli (uniform)" and record["probe_task"] == "word-content"
     assert record["probe_examples"] == {"train": 60, "eval": 40}

@@ -1,0 +1,156 @@
+"""The plan: every job a selection needs, with the jobs they depend on, what the store already has,
+what cannot run here (pre-flight), and an estimate of the rest from earlier runs' wall times.
+
+A job tells the plan what it depends on with `dependencies()` (jobs whose records it reads: a probe
+needs its fine-tuned model) and may finish its own configuration from them with
+`with_dependencies(done)` (a measured curriculum takes its order from single-task results).
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from tabulate import tabulate
+
+from harness.engine.progress import format_duration
+from harness.results import ResultStore
+
+FINAL = ("cached", "done", "failed", "skipped")
+
+
+@dataclass
+class Node:
+    job: Any
+    deps: tuple[str, ...]
+    state: str = "pending"  # pending → running → done | failed; or cached | skipped from the start
+    reason: str | None = None  # why it was skipped or failed
+    record: dict | None = None
+    estimate: float | None = None  # seconds, from earlier runs of the same kind of job
+    attempts: int = 0
+    resolved: bool = False  # completed from its dependencies (see Plan.resolve)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("cached", "done")
+
+    def finish(self, state: str, record: dict | None = None, reason: str | None = None) -> None:
+        self.state, self.record, self.reason = state, record, reason
+        self.finished.set()
+
+
+def dependencies(job) -> tuple:
+    return tuple(job.dependencies()) if hasattr(job, "dependencies") else ()
+
+
+def preflight(job) -> str | None:
+    from harness.jobs import preflight as check
+
+    return check(job)
+
+
+def estimate_key(record: dict) -> tuple:
+    return tuple(record.get(k) for k in ("kind", "task", "variant", "approach", "model", "profile"))
+
+
+class Plan:
+    def __init__(self, store: ResultStore, fresh_after: str | None = None):
+        self.store = store
+        self.fresh_after = fresh_after
+        self.nodes: dict[str, Node] = {}  # insertion order: every job after its dependencies
+        self.lock = threading.RLock()
+        self._wall_times: dict[tuple, list[float]] | None = None
+
+    @classmethod
+    def build(cls, jobs, store: ResultStore, fresh_after: str | None = None) -> Plan:
+        plan = cls(store, fresh_after)
+        for job in jobs:
+            plan.add(job)
+        return plan
+
+    def cached_record(self, job) -> dict | None:
+        record = self.store.load(job.config_hash)
+        if record and record["status"] == "ok" and (self.fresh_after is None or record["finished_at"] >= self.fresh_after):
+            return record
+        return None
+
+    def add(self, job) -> Node:
+        with self.lock:
+            if job.name in self.nodes:
+                return self.nodes[job.name]
+            deps = [self.add(dep) for dep in dependencies(job)]
+            node = Node(job, tuple(d.name for d in deps))
+            self.nodes[job.name] = node
+            blocked = next((d for d in deps if d.state == "skipped"), None)
+            reason = f"needs {blocked.name}, which cannot run here: {blocked.reason}" if blocked else preflight(job)
+            if reason:
+                node.finish("skipped", reason=reason)
+            else:
+                self.resolve(node)
+            return node
+
+    def resolve(self, node: Node) -> None:
+        """Once its dependencies are done: the job completed from them, and cached if the store has it."""
+        deps = [self.nodes[name] for name in node.deps]
+        if node.resolved or not all(d.ok for d in deps):
+            return
+        node.resolved = True
+        node.job = resolve(node.job, deps)
+        record = self.cached_record(node.job)
+        if record:
+            node.finish("cached", record)
+        else:
+            node.estimate = self.estimate(node.job)
+
+    def estimate(self, job) -> float | None:
+        if self._wall_times is None:
+            self._wall_times = {}
+            for record in self.store.records():
+                if record.get("status") == "ok" and record.get("wall_seconds"):
+                    for key in (estimate_key(record), estimate_key(record)[:1] + estimate_key(record)[4:]):
+                        self._wall_times.setdefault(key, []).append(record["wall_seconds"])
+        key = estimate_key(job.base_record())
+        times = self._wall_times.get(key) or self._wall_times.get(key[:1] + key[4:])
+        return statistics.median(times) if times else None
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            states = [n.state for n in self.nodes.values()]
+        return {"done": states.count("done"), "failed": states.count("failed"), "cached": states.count("cached"),
+                "skipped": states.count("skipped"), "left": states.count("pending")}
+
+    def remaining_estimate(self, slots: int) -> float | None:
+        """Seconds of work left (pending and running jobs) over the slots; None if any is unknown."""
+        with self.lock:
+            open_nodes = [n for n in self.nodes.values() if n.state in ("pending", "running")]
+        if any(n.estimate is None for n in open_nodes):
+            return None
+        return sum(n.estimate for n in open_nodes) / max(1, slots)
+
+    def table(self) -> str:
+        rows = [[n.name, {"pending": "train"}.get(n.state, n.state), ", ".join(n.deps) or "-",
+                 format_duration(n.estimate) if n.state == "pending" else "", n.reason or ""]
+                for n in self.nodes.values()]
+        return tabulate(rows, headers=["job", "plan", "needs", "estimate", "note"])
+
+    def summary(self, slots: int) -> str:
+        counts = self.counts()
+        estimate = self.remaining_estimate(slots)
+        unknown = sum(1 for n in self.nodes.values() if n.state == "pending" and n.estimate is None)
+        eta = format_duration(estimate) if estimate is not None else f"unknown ({unknown} jobs never timed here)"
+        return (f"plan: {len(self.nodes)} jobs: {counts['left']} to train, {counts['cached']} cached, "
+                f"{counts['skipped']} cannot run here; estimate {eta} on {slots} workers")
+
+
+def resolve(job, deps: list[Node]):
+    """The job with whatever it takes from its finished dependencies."""
+    if hasattr(job, "with_dependencies") and deps:
+        return job.with_dependencies({d.name: d for d in deps})
+    return job

@@ -1,0 +1,177 @@
+"""The scheduler: a thread that submits every job whose dependencies are done to a free worker,
+collects results, and retries once a job whose worker died.
+
+Tests and fixtures block on `Engine.wait(job)`; a job asked for that is not yet in the plan joins it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import statistics
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future
+from concurrent.futures import wait as wait_any
+from pathlib import Path
+
+from harness.engine.devices import Device, layout
+from harness.engine.executors import LocalExecutor
+from harness.engine.plan import FINAL, Node, Plan
+from harness.engine.worker import failure
+from harness.results import ResultStore, atomic_write_text
+
+POLL_S = 1.0
+
+
+class Engine:
+    def __init__(self, plan: Plan, executor, status_dir: Path | None = None):
+        self.plan = plan
+        self.store = plan.store
+        self.executor = executor
+        self.status_dir = status_dir
+        self.progress_dir = status_dir / "progress" if status_dir else None
+        self.changed = threading.Condition(plan.lock)
+        self.in_flight: dict[Future, Node] = {}
+        self.closing = False
+        self.cancelled = False
+        self.started = time.time()
+        self.wall_times: list[float] = []
+        self.thread = threading.Thread(target=self._loop, name="harness-engine", daemon=True)
+
+    def start(self) -> Engine:
+        if self.progress_dir:
+            self.progress_dir.mkdir(parents=True, exist_ok=True)
+        self._write_status()
+        self.thread.start()
+        return self
+
+    def add(self, job) -> Node:
+        with self.changed:
+            node = self.plan.add(job)
+            self.changed.notify()
+        return node
+
+    def wait(self, job) -> Node:
+        node = self.add(job)
+        node.finished.wait()
+        return node
+
+    def finish(self, cancel: bool = False, close_executor: bool = True) -> None:
+        """Runs what is left (or, with `cancel`, only lets the running jobs end), then stops."""
+        with self.changed:
+            self.closing, self.cancelled = True, cancel
+            self.changed.notify()
+        self.thread.join()
+        if close_executor:
+            self.executor.close()
+        self._write_status(finished=True)
+
+    # -- the scheduler thread --
+
+    def _loop(self) -> None:
+        while True:
+            with self.changed:
+                if not self.cancelled:
+                    self._submit_ready()
+                futures = list(self.in_flight)
+                if not futures and self.closing and (self.cancelled or not self._open()):
+                    for node in self._open():
+                        node.finish("failed", reason="cancelled: the session ended before it ran")
+                    return
+            self._write_status()
+            if not futures:
+                with self.changed:
+                    self.changed.wait(POLL_S)  # until a job is added, or the session closes
+                continue
+            done, _ = wait_any(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            with self.changed:
+                for future in done:
+                    self._collect(future)
+
+    def _open(self) -> list[Node]:
+        return [n for n in self.plan.nodes.values() if n.state == "pending"]
+
+    def _submit_ready(self) -> None:
+        for node in self._open():
+            deps = [self.plan.nodes[name] for name in node.deps]
+            if not all(d.state in FINAL for d in deps):
+                continue
+            broken = next((d for d in deps if not d.ok), None)
+            if broken:
+                state = "skipped" if broken.state == "skipped" else "failed"
+                node.finish(state, reason=f"needs {broken.name}, which {'cannot run here' if state == 'skipped' else 'failed'}: {broken.reason}")
+                continue
+            self.plan.resolve(node)
+            if node.state != "pending" or len(self.in_flight) >= self.executor.capacity:
+                continue
+            node.state = "running"
+            node.attempts += 1
+            future = self.executor.submit(node.job, self.store, self.plan.fresh_after, self.progress_dir)
+            self.in_flight[future] = node
+
+    def _collect(self, future: Future) -> None:
+        node = self.in_flight.pop(future)
+        self.executor.release(future)
+        try:
+            record = future.result()
+        except Exception as exc:
+            crash = self.executor.crashed(exc)
+            if crash and not self.executor.retries_crashes and node.attempts < 2:
+                node.state = "pending"  # once more, on a fresh worker
+                node.reason = crash
+                return
+            reason = crash or f"{type(exc).__name__}: {exc}"
+            if crash and node.attempts > 1:
+                reason += f"; it died again on its retry ({node.attempts} attempts)"
+            record = node.job.base_record() | failure(reason) | {"attempts": node.attempts}
+            self.store.fresh_run_dir(node.job.config_hash)  # no half-written state beside the failure
+            self.store.write(record)
+        else:
+            if node.attempts > 1:  # said in the record: this run needed a retry
+                record |= {"attempts": node.attempts, "retried_because": node.reason}
+                self.store.write(record)
+            if record.get("wall_seconds"):
+                self.wall_times.append(record["wall_seconds"])
+        node.finish("done" if record["status"] == "ok" else "failed", record, record.get("failure"))
+
+    def eta(self) -> float | None:
+        estimate = self.plan.remaining_estimate(self.executor.capacity)
+        if estimate is None and self.wall_times:  # jobs never timed before: this run's mean so far
+            open_jobs = sum(1 for n in self.plan.nodes.values() if n.state in ("pending", "running"))
+            estimate = statistics.fmean(self.wall_times) * open_jobs / self.executor.capacity
+        return estimate
+
+    def _write_status(self, finished: bool = False) -> None:
+        if not self.status_dir:
+            return
+        with self.changed:
+            status = {"host_pid": os.getpid(), "started": self.started, "finished": finished,
+                      "counts": self.plan.counts(), "running": [n.name for n in self.in_flight.values()],
+                      "eta_seconds": self.eta(), "executor": self.executor.describe()}
+        atomic_write_text(self.status_dir / "status.json", json.dumps(status))
+
+
+_shared_executor: LocalExecutor | None = None
+
+
+def shared_executor() -> LocalExecutor:
+    """One warm worker for this process's direct `run` calls (tests, scripts), started on first use."""
+    global _shared_executor
+    if _shared_executor is None:
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        _shared_executor = LocalExecutor(layout([Device("cpu")], 1, max(1, (os.cpu_count() or 1) // workers)))
+        atexit.register(_shared_executor.close)
+    return _shared_executor
+
+
+def run(jobs, store: ResultStore, fresh_after: str | None = None, executor=None) -> list[dict]:
+    """Runs `jobs` (and what they depend on) to completion; their records, in order. A job that
+    cannot run here gets a record with status 'skipped' and the reason."""
+    jobs = list(jobs)
+    plan = Plan.build(jobs, store, fresh_after)
+    engine = Engine(plan, executor or shared_executor()).start()
+    nodes = [engine.wait(job) for job in jobs]
+    engine.finish(close_executor=executor is not None)
+    return [node.record or {"status": node.state, "failure": node.reason} for node in nodes]

@@ -1,0 +1,132 @@
+"""What runs inside a worker process: set-up once (device pin, threads, imports), then one job at a
+time, each with its own log file, peak-memory measurement and progress file.
+
+A worker outlives its jobs, so torch, transformers and the job modules are imported once per worker,
+not once per job. Third-party output (warnings, bitsandbytes' kernel messages, tqdm) goes to the
+job's log, not the terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from harness.engine import memory, progress
+from harness.errors import HarnessError
+from harness.results import ResultStore
+
+LOG_FILE = "job.log"
+TRACEBACK_FILE = "traceback.txt"
+
+_jobs_run = 0  # by this worker, for the record
+
+
+def start(environment: dict[str, str], threads: int, log_path: str | None) -> None:
+    """Process-pool initializer: pins the worker before torch starts, then pays the imports once."""
+    os.environ.update(environment)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # jobs run one at a time per worker
+    if log_path:  # import-time noise of this worker, outside any job
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        _redirect_output(open(log_path, "a"))
+    set_threads(threads)
+    import harness.multitask  # noqa: F401  (with it: torch, transformers, peft, datasets, the job kinds)
+    import harness.probe  # noqa: F401
+    import harness.pretraining  # noqa: F401
+    import harness.sequential  # noqa: F401
+
+
+def set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _redirect_output(handle) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(handle.fileno(), 1)
+    os.dup2(handle.fileno(), 2)
+
+
+@contextmanager
+def output_to(path: Path):
+    """Everything written to stdout/stderr, by Python or by C extensions, goes to `path` meanwhile."""
+    saved = (os.dup(1), os.dup(2))
+    with open(path, "a") as handle:
+        _redirect_output(handle)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def failure(reason: str) -> dict[str, Any]:
+    return {"status": "failed", "failure": reason, "finished_at": now()}
+
+
+def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: str | None = None) -> dict[str, Any]:
+    """Runs `job` here and writes its record (last, atomically) into the store; returns the record.
+    Another session that trained the same job meanwhile wins: its fresh record is returned."""
+    global _jobs_run
+    store = ResultStore(Path(store_root))
+    run_hash = job.config_hash
+    with store.lock(run_hash):
+        cached = store.load(run_hash)
+        if cached and cached["status"] == "ok" and (fresh_after is None or cached["finished_at"] >= fresh_after):
+            return cached
+        run_dir = store.fresh_run_dir(run_hash)  # nothing left from an interrupted attempt
+        progress.report_to(Path(progress_dir) / f"{job.name}.json" if progress_dir else None)
+        started = time.perf_counter()
+        record = job.base_record() | {"started_at": now()}
+        with output_to(run_dir / LOG_FILE):
+            memory.start_job()
+            try:
+                record |= job.execute(run_dir) | {"finished_at": now()}
+            except HarnessError as exc:
+                record |= failure(str(exc))
+            except Exception as exc:  # recorded, with the traceback kept beside the record for debugging
+                (run_dir / TRACEBACK_FILE).write_text(traceback.format_exc())
+                record |= failure(f"{type(exc).__name__}: {exc}")
+        progress.report_to(None)
+        _jobs_run += 1
+        record |= {"wall_seconds": time.perf_counter() - started, "worker": worker_description()}
+        store.write(record)
+        return record
+
+
+def worker_description() -> dict[str, Any]:
+    import torch
+
+    return {"pid": os.getpid(), "jobs_run": _jobs_run, "torch_threads": torch.get_num_threads(),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def run_job_remote(job, fresh_after: str | None, threads: int) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A Ray task: runs the job in a scratch store on whichever machine Ray chose and returns the
+    record and the run directory's files, which the driver writes into its own store."""
+    set_threads(threads)
+    scratch = tempfile.mkdtemp(prefix="harness-ray-")
+    try:
+        record = run_job(job, scratch, fresh_after)
+        run_dir = ResultStore(Path(scratch)).run_dir(job.config_hash)
+        files = {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+        return record, files
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
