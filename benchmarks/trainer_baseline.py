@@ -5,11 +5,13 @@ imports, data, training, evaluation), alternating which goes first each round, s
 machine state. Prints samples/s, end-to-end wall and accuracy of each, and their ratios.
 
     python benchmarks/trainer_baseline.py --data-dir ../shared/data [--profile quick] [--task sst2]
-        [--approach full] [--rounds 2] [--threads 2]
+        [--approach full] [--rounds 2] [--threads 2] [--jobs 1]
 
 The harness child runs the job as users do: through the engine, on a warm worker it starts (so its
-end-to-end wall includes starting that worker). "in-job" is the wall from data loading to the last
-evaluation, without interpreter start and imports, for both.
+end-to-end wall includes starting that worker). "in-job" is the wall inside the child after its own
+imports, to the last evaluation (for the harness it includes starting its worker). With `--jobs N` the work is N such jobs
+(seeds 0..N-1): the Trainer script runs them one after another with all threads, the harness packs
+them as it does by default on this machine (one single-threaded worker per core).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 RESULT_PREFIX = "RESULT "
 
 
-def make_job(args):
+def make_job(args, seed: int):
     from harness import jobs
     from harness.data import mirror_from
     from harness.models import resolve_model
@@ -36,40 +38,57 @@ def make_job(args):
     tasks = load_tasks().specs
     task = tasks[args.task]
     return jobs.Job(task=task, ood_tasks=tuple(tasks[n] for n in task.ood_eval), approach=load_approaches().specs[args.approach],
-                    model=resolve_model(profile.model), profile=profile, seed=args.seed, source=mirror_from(args.data_dir))
+                    model=resolve_model(profile.model), profile=profile, seed=seed, source=mirror_from(args.data_dir))
+
+
+def summary(results: list[dict], in_job_seconds: float) -> dict:
+    """Accuracies and training speed averaged over the jobs."""
+    return {"accuracy": statistics.fmean(r["accuracy"] for r in results),
+            "ood_accuracy": {name: statistics.fmean(r["ood_accuracy"][name] for r in results) for name in results[0]["ood_accuracy"]},
+            "train_samples_per_second": statistics.fmean(r["train_samples_per_second"] for r in results),
+            "in_job_seconds": in_job_seconds}
 
 
 def harness_child(args) -> dict:
     from harness.engine import run
-    from harness.engine.devices import Device, layout
+    from harness.engine.devices import Device, default_jobs_per_device, layout
     from harness.engine.executors import LocalExecutor
     from harness.results import ResultStore
 
-    job = make_job(args)
+    jobs = [make_job(args, seed) for seed in range(args.jobs)]
+    per_device = min(args.jobs, default_jobs_per_device(Device("cpu"), args.threads, [], None))
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as store:
-        (record,) = run([job], ResultStore(Path(store)), executor=LocalExecutor(layout([Device("cpu")], 1, cpu_count=args.threads)))
-    if record["status"] != "ok":
-        raise SystemExit(record["failure"])
-    return {"accuracy": record["metrics"]["accuracy"], "ood_accuracy": {k: v["metrics"]["accuracy"] for k, v in record["ood"].items()},
-            "train_samples_per_second": record["train_samples_per_second"], "in_job_seconds": record["wall_seconds"]}
+        records = run(jobs, ResultStore(Path(store)), executor=LocalExecutor(layout([Device("cpu")], per_device, cpu_count=args.threads)))
+    failed = [r["failure"] for r in records if r["status"] != "ok"]
+    if failed:
+        raise SystemExit(failed[0])
+    return summary([{"accuracy": r["metrics"]["accuracy"], "ood_accuracy": {k: v["metrics"]["accuracy"] for k, v in r["ood"].items()},
+                     "train_samples_per_second": r["train_samples_per_second"]} for r in records], time.perf_counter() - started)
 
 
 def trainer_child(args) -> dict:
-    import numpy as np
     import torch
+
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    results = [train_with_trainer(args, seed) for seed in range(args.jobs)]
+    return summary(results, time.perf_counter() - started) | {"optimizer": results[0]["optimizer"]}
+
+
+def train_with_trainer(args, seed: int) -> dict:
+    import numpy as np
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     from harness.jobs import load_task_data
     from harness.models import build_classifier, load_tokenizer
 
-    torch.set_num_threads(args.threads)
-    started = time.perf_counter()
-    job = make_job(args)
+    job = make_job(args, seed)
     settings = job.training
     tokenizer = load_tokenizer(job.model)
     data = load_task_data(job, job.task, tokenizer)
     ood_sets = {t.name: load_task_data(job, t, tokenizer, train=False).eval_set for t in job.ood_tasks}
-    model = build_classifier(job.model, job.task.num_labels, job.task.label_names, args.seed)
+    model = build_classifier(job.model, job.task.num_labels, job.task.label_names, seed)
     steps_per_epoch = -(-len(data.train_set) // settings.batch_size)
     with tempfile.TemporaryDirectory() as output:
         trainer = Trainer(
@@ -79,7 +98,7 @@ def trainer_child(args) -> dict:
                 per_device_eval_batch_size=job.profile.eval_batch_size, learning_rate=settings.learning_rate,
                 warmup_steps=round(settings.warmup_ratio * settings.epochs * steps_per_epoch), weight_decay=settings.weight_decay,
                 max_grad_norm=settings.max_grad_norm, lr_scheduler_type="linear", train_sampling_strategy="group_by_length",
-                length_column_name="length", seed=args.seed, report_to=[], save_strategy="no", logging_strategy="no",
+                length_column_name="length", seed=seed, report_to=[], save_strategy="no", logging_strategy="no",
                 disable_tqdm=True, use_cpu=True,
             ),
             train_dataset=data.train_set, data_collator=DataCollatorWithPadding(tokenizer),
@@ -92,9 +111,8 @@ def trainer_child(args) -> dict:
             output = trainer.predict(dataset)
             return float((np.argmax(output.predictions, axis=-1) == output.label_ids).mean())
 
-        scores = {"accuracy": accuracy(data.eval_set), "ood_accuracy": {name: accuracy(s) for name, s in ood_sets.items()}}
-    return scores | {"train_samples_per_second": settings.epochs * len(data.train_set) / train_seconds,
-                     "in_job_seconds": time.perf_counter() - started, "optimizer": trainer.args.optim}
+        return {"accuracy": accuracy(data.eval_set), "ood_accuracy": {name: accuracy(s) for name, s in ood_sets.items()},
+                "train_samples_per_second": settings.epochs * len(data.train_set) / train_seconds, "optimizer": trainer.args.optim}
 
 
 CONTENDERS = {"harness": harness_child, "trainer": trainer_child}
@@ -116,9 +134,9 @@ def main() -> None:
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--task", default="sst2")
     parser.add_argument("--approach", default="full", help="the harness's approach; the Trainer always fine-tunes fully")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=1, help="seeds 0..N-1 of the same job")
     parser.add_argument("--child", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -126,7 +144,7 @@ def main() -> None:
         return
 
     argv = ["--data-dir", args.data_dir, "--profile", args.profile, "--task", args.task, "--approach", args.approach,
-            "--seed", str(args.seed), "--threads", str(args.threads)]
+            "--threads", str(args.threads), "--jobs", str(args.jobs)]
     results: dict[str, list[dict]] = {name: [] for name in CONTENDERS}
     for round_index in range(args.rounds):
         order = list(CONTENDERS) if round_index % 2 == 0 else list(reversed(CONTENDERS))
@@ -140,9 +158,10 @@ def main() -> None:
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in results[name])
 
-    print(f"\n{args.task} / {args.approach}, {args.profile} profile, {args.threads} threads, {args.rounds} alternating rounds (medians):")
+    print(f"\n{args.jobs} x {args.task} / {args.approach}, {args.profile} profile, {args.threads} threads, "
+          f"{args.rounds} alternating rounds (medians):")
     for key, label, higher_is_better in [("end_to_end_seconds", "end-to-end wall", False), ("in_job_seconds", "in-job wall", False),
-                                         ("train_samples_per_second", "train samples/s", True)]:
+                                         ("train_samples_per_second", "train samples/s/job", True)]:
         ours, theirs = median("harness", key), median("trainer", key)
         speedup = ours / theirs if higher_is_better else theirs / ours
         print(f"  {label:16s}: harness {ours:7.1f}  Trainer {theirs:7.1f}  harness speed x{speedup:.2f}")

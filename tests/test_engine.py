@@ -121,7 +121,23 @@ def test_selecting_a_probe_with_k_plans_its_fine_tuned_model_and_trains_nothing(
     assert planned == {"sst2-full-seed0": "train", "knowledge-tiny-bert-seed0-before-mnli": "train",
                        "knowledge-sst2-full-seed0-probed-on-mnli": "train"}
     assert "plan: 3 jobs: 3 to train" in result.stdout
-    assert not (tmp_path / "runs").exists()
+    collect_only = subprocess.run([*command[:6], "--collect-only", *command[7:]], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert collect_only.returncode == 0 and "1 selected" in collect_only.stdout, collect_only.stdout + collect_only.stderr
+    assert not (tmp_path / "runs").exists()  # neither trained anything
+
+
+def test_status_line_counts_jobs_and_shows_each_running_jobs_steps(tmp_path):
+    import json
+    import time
+
+    from harness.engine.progress import status_line
+
+    (tmp_path / "sst2-full-seed0.json").write_text(json.dumps({"done": 40, "total": 150}))
+    status = {"started": time.time() - 125, "counts": {"done": 3, "failed": 1, "cached": 5, "skipped": 2, "left": 7},
+              "running": ["sst2-full-seed0", "rte-lora-seed0"], "eta_seconds": 3700}
+    line = status_line(status, tmp_path)
+    assert line.startswith("harness: 3 done, 1 failed, 5 cached, 2 skipped, 2 running, 7 left | 2m0")
+    assert "ETA 1h01m" in line and line.endswith("sst2-full-seed0 40/150; rte-lora-seed0")
 
 
 def test_devices_and_slots_from_fake_device_lists():

@@ -142,10 +142,11 @@ class Plan:
 
     def summary(self, slots: int) -> str:
         counts = self.counts()
+        to_train = [n for n in self.nodes.values() if n.state in ("pending", "running")]
         estimate = self.remaining_estimate(slots)
-        unknown = sum(1 for n in self.nodes.values() if n.state == "pending" and n.estimate is None)
+        unknown = sum(1 for n in to_train if n.estimate is None)
         eta = format_duration(estimate) if estimate is not None else f"unknown ({unknown} jobs never timed here)"
-        return (f"plan: {len(self.nodes)} jobs: {counts['left']} to train, {counts['cached']} cached, "
+        return (f"plan: {len(self.nodes)} jobs: {len(to_train)} to train, {counts['cached']} cached, "
                 f"{counts['skipped']} cannot run here; estimate {eta} on {slots} workers")
 
 

@@ -71,6 +71,14 @@ class Engine:
     # -- the scheduler thread --
 
     def _loop(self) -> None:
+        try:
+            self._schedule()
+        except BaseException as exc:  # tests waiting on a job must not wait forever
+            with self.changed:
+                for node in [*self._open(), *self.in_flight.values()]:
+                    node.finish("failed", reason=f"the job engine stopped: {type(exc).__name__}: {exc}")
+
+    def _schedule(self) -> None:
         while True:
             with self.changed:
                 if not self.cancelled:
