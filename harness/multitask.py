@@ -15,8 +15,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
-from torch import nn
-from transformers.modeling_outputs import SequenceClassifierOutput
 
 from harness.data import DataSource
 from harness.errors import HarnessError, SpecError
@@ -120,7 +118,7 @@ class MultiTaskJob(TrainingJob):
         return task.prefix if self.suite.text_prefixes and task.prefix else ""
 
     def classifier_labels(self) -> tuple[int, list[str]]:
-        """One output layer holding every task's labels (see MultiTaskHeads)."""
+        """One output layer holding every task's labels (see harness.heads.MultiTaskHeads)."""
         return sum(t.num_labels for t in self.tasks), [f"{t.name}/{label}" for t in self.tasks for label in t.label_names]
 
     def single_task_steps(self, task: TaskSpec, examples: int) -> int:
@@ -163,34 +161,6 @@ class MultiTaskJob(TrainingJob):
         return execute(self, run_dir)
 
 
-class MultiTaskHeads(nn.Module):
-    """A classifier whose output layer holds every task's labels; each task reads and is trained
-    on its own slice."""
-
-    def __init__(self, model, label_counts: list[int]):
-        super().__init__()
-        self.model = model
-        self.offsets = np.concatenate([[0], np.cumsum(label_counts)]).tolist()
-
-    def forward(self, task_index, labels=None, **inputs):
-        task = int(task_index)
-        logits = self.model(**inputs).logits[:, self.offsets[task]:self.offsets[task + 1]]
-        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
-
-
-class TaskView(nn.Module):
-    """One task's classifier out of the multi-task model, for evaluation."""
-
-    def __init__(self, heads: MultiTaskHeads, task_index: int):
-        super().__init__()
-        self.heads = heads
-        self.task_index = task_index
-
-    def forward(self, **inputs):
-        return self.heads(task_index=self.task_index, **inputs)
-
-
 class MixtureBatches:
     """`steps` batches; before each, the sampler picks the task it comes from. Each task cycles
     through its own length-grouped batches, reshuffled on every pass."""
@@ -230,6 +200,7 @@ def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
 
     from harness.evaluate import evaluate
     from harness.checkpoints import save_trainable
+    from harness.heads import MultiTaskHeads, TaskView
     from harness.jobs import build_model, load_task_data, measured_training
     from harness.models import load_tokenizer
     from harness.train import make_accelerator, task_loader, train

@@ -411,8 +411,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.engine.finish(cancel=interrupted)
     if printer:
         printer.stop()
-    if not any(node.ok for node in state.engine.plan.nodes.values()):
-        return
+    trained = any(node.state in ("done", "failed") for node in state.engine.plan.nodes.values())
+    if not trained and (state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())):
+        return  # nothing new: the leaderboard on disk already shows these records
     with state.store.lock("leaderboard"):
         shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope())
     _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")

@@ -117,7 +117,7 @@ def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
     from harness.checkpoints import save_trainable
     from harness.jobs import build_model, load_task_data, measured_training
     from harness.models import load_tokenizer
-    from harness.multitask import MultiTaskHeads, TaskView
+    from harness.heads import MultiTaskHeads, TaskView
     from harness.train import TaskBatches, make_accelerator, train
 
     set_seed(job.seed)

@@ -6,12 +6,11 @@ import pytest
 import torch
 
 from harness.data import tokenize
+from harness.heads import MultiTaskHeads, TaskView
 from harness.errors import SpecError
 from harness.models import build_classifier, load_tokenizer, resolve_model
 from harness.multitask import (
     MixtureBatches,
-    MultiTaskHeads,
-    TaskView,
     load_suite,
     multitask_jobs,
 )

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from torch import nn
-
 from harness.approaches import Method, register
 from harness.approaches.freezing import train_only
 from harness.specs import Spec
@@ -22,32 +20,9 @@ class AdapterParams(Spec):
     activation: Literal["relu", "gelu"] = "relu"
 
 
-class Bottleneck(nn.Module):
-    def __init__(self, dim: int, reduction_factor: int, activation: str):
-        super().__init__()
-        self.down = nn.Linear(dim, max(1, dim // reduction_factor))
-        self.activation = nn.ReLU() if activation == "relu" else nn.GELU()
-        self.up = nn.Linear(self.down.out_features, dim)
-        nn.init.zeros_(self.up.weight)
-        nn.init.zeros_(self.up.bias)
-
-    def forward(self, hidden):
-        return hidden + self.up(self.activation(self.down(hidden)))
-
-
-class AdaptedProjection(nn.Module):
-    """A frozen output projection followed by its adapter, in place of the projection."""
-
-    def __init__(self, projection: nn.Linear, adapter: Bottleneck):
-        super().__init__()
-        self.projection = projection
-        self.adapter = adapter
-
-    def forward(self, hidden):
-        return self.adapter(self.projection(hidden))
-
-
 def apply_adapters(model, params: AdapterParams, arch):
+    from harness.approaches.adapter_layers import AdaptedProjection, Bottleneck
+
     places = [arch.ffn_output] + ([arch.attention_output] if params.placement == "houlsby" else [])
     for name in arch.matching(model, *places):
         parent_name, _, child = name.rpartition(".")

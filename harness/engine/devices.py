@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.errors import HarnessError
 
@@ -44,6 +45,8 @@ class Slot:
 
 
 def visible_gpus() -> list[int]:
+    if not any(Path(p).exists() for p in ("/proc/driver/nvidia", "/dev/kfd")):  # no GPU driver: spare importing torch
+        return []
     import torch
 
     return list(range(torch.cuda.device_count()))

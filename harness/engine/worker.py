@@ -9,6 +9,7 @@ job's log, not the terminal.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import shutil
 import sys
@@ -27,20 +28,25 @@ LOG_FILE = "job.log"
 TRACEBACK_FILE = "traceback.txt"
 
 _jobs_run = 0  # by this worker, for the record
+# What a job needs, imported once when the worker starts rather than by its first job.
+WARM_IMPORTS = ("torch", "transformers", "datasets", "accelerate", "peft", "sklearn.linear_model", "harness.train",
+                "harness.heads", "harness.evaluate", "harness.approaches.adapter_layers",
+                "harness.approaches.prefix_layers")
 
 
 def start(environment: dict[str, str], threads: int, log_path: str | None) -> None:
     """Process-pool initializer: pins the worker before torch starts, then pays the imports once."""
+    from harness.suitekinds import kinds
+
     os.environ.update(environment)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # jobs run one at a time per worker
     if log_path:  # import-time noise of this worker, outside any job
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         _redirect_output(open(log_path, "a"))
     set_threads(threads)
-    import harness.multitask  # noqa: F401  (with it: torch, transformers, peft, datasets, the job kinds)
-    import harness.probe  # noqa: F401
-    import harness.pretraining  # noqa: F401
-    import harness.sequential  # noqa: F401
+    for module in WARM_IMPORTS:
+        importlib.import_module(module)
+    kinds()  # and every job kind's module
 
 
 def set_threads(threads: int) -> None:
