@@ -12,7 +12,6 @@ from typing import Any
 from harness import checkpoints
 from harness.approaches import method_of
 from harness.data import DataSource, load_examples, resolve_splits, tokenize
-from harness.errors import HarnessError
 from harness.models import ModelRef
 from harness.results import (
     config_hash,
