@@ -17,6 +17,7 @@ tests with the recorded reason.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import os
 import time
@@ -170,9 +171,13 @@ class HarnessSession:
     def single_task_jobs(self) -> list[jobs.Job]:
         return [self.job(case) for case in self.cases()]
 
+    @functools.cached_property
+    def suites(self) -> dict:
+        return load_suites(self.tasks, self.approaches).specs
+
     def suite_jobs(self, kind: str) -> list:
         """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
-        suites = [suite for suite in load_suites(self.tasks, self.approaches).specs.values() if suite.kind == kind]
+        suites = [suite for suite in self.suites.values() if suite.kind == kind]
         return [job for suite in suites for job in kinds()[kind].jobs(suite, self)]
 
     def jobs_of(self, item: pytest.Item) -> list:

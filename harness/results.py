@@ -6,6 +6,7 @@ complete) and the trainable state. Parallel workers coordinate with one file loc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -71,6 +72,11 @@ class ResultStore:
 
 
 def package_versions() -> dict[str, str]:
+    return dict(_installed_versions())
+
+
+@functools.lru_cache(maxsize=1)  # constant for a process; every record and plan estimate asks
+def _installed_versions() -> dict[str, str]:
     versions = {}
     for name in PACKAGES:
         try:
