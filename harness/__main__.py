@@ -99,13 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
     board.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
     board.add_argument("--output", default=None)
-    plan = commands.add_parser("plan", help="print the jobs `pytest suites/ ARGS` would train, reuse or skip (pytest --plan)")
-    plan.add_argument("pytest_args", nargs=argparse.REMAINDER, help="pytest options: -k, --profile, --data-dir, ...")
-    args = parser.parse_args(argv)
+    commands.add_parser("plan", help="print the jobs `pytest suites/ ARGS` would train, reuse or skip (takes pytest's options)")
+    args, pytest_args = parser.parse_known_args(argv)
     if args.kind == "plan":
         import pytest
 
-        return pytest.main([str(SUITES_DIR), "--plan", "-p", "no:xdist", *args.pytest_args])
+        return pytest.main([str(SUITES_DIR), "--plan", "-p", "no:xdist", *pytest_args])
+    if pytest_args:
+        parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
     try:
         if args.kind == "leaderboard":
             return write_leaderboard(args)

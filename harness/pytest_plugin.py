@@ -205,15 +205,18 @@ class HarnessSession:
         worker = getattr(self.config, "workerinput", {}).get("workerid")
         return worker in (None, HOST_WORKER)
 
-    def executor(self):
+    def slots(self) -> list:
         option = self.config.getoption
         devices = parse_devices(option("devices"), visible_gpus())
+        gpu = devices[0].kind == "cuda"
         per_device = option("jobs_per_device") or default_jobs_per_device(
-            devices[0], os.cpu_count() or 1, self._measured_cuda_peaks(), _device_memory(devices[0]))
-        slots = layout(devices, per_device)
-        if option("executor") == "ray":
-            return RayExecutor(option("ray_address"), slots)
-        return LocalExecutor(slots, log_dir=self.status_dir)
+            devices[0], os.cpu_count() or 1, self._measured_cuda_peaks() if gpu else [], _device_memory(devices[0]))
+        return layout(devices, per_device)
+
+    def executor(self):
+        if self.config.getoption("executor") == "ray":
+            return RayExecutor(self.config.getoption("ray_address"), self.slots())
+        return LocalExecutor(self.slots(), log_dir=self.status_dir)
 
     def _measured_cuda_peaks(self) -> list[int]:
         return [r["peak_memory_bytes"] for r in self.store.records() if r.get("profile") == self.profile.name
@@ -360,8 +363,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     needed = list({job.name: job for item in session.items for job in state.jobs_of(item)}.values())
     if config.getoption("plan"):
         plan = Plan.build(needed, state.store, state.fresh_after)
-        slots = state.executor().capacity
-        _writer(config)(plan.table() + "\n" + plan.summary(slots))
+        _writer(config)(plan.table() + "\n" + plan.summary(len(state.slots())))
         pytest.exit("plan printed; nothing trained", returncode=0)
     if not needed:
         return  # nothing to train (the harness's own tests); a job asked for later starts the engine then
