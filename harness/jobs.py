@@ -45,6 +45,18 @@ class JobBase:
         location = self.model.location if self.model.kind != "embedded" else None  # the package, wherever installed
         return {"name": self.model.name, "kind": self.model.kind, "location": location}
 
+    def preflight(self) -> str | None:
+        """Why this (approach, model, hardware) cannot run, before any training starts; None if it can."""
+        from harness.approaches.architectures import ARCHITECTURES
+        from harness.models import model_type
+
+        method, params = method_of(self.approach)
+        kind = model_type(self.model)
+        if kind not in ARCHITECTURES:
+            return (f"{self.approach.name}: model type '{kind}' of '{self.model.name}' has no module map in "
+                    f"harness/approaches/architectures.py (known: {', '.join(ARCHITECTURES)})")
+        return method.unavailable(self.model, params)
+
     def identity(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -119,18 +131,8 @@ class Job(TrainingJob):
 
 
 def preflight(job) -> str | None:
-    """Why this (approach, model, hardware) cannot run, before any training starts; None if it can."""
-    from harness.approaches.architectures import ARCHITECTURES
-    from harness.models import model_type
-
-    if not hasattr(job, "approach"):  # jobs of the plain pre-trained model (probe baselines)
-        return None
-    method, params = method_of(job.approach)
-    kind = model_type(job.model)
-    if kind not in ARCHITECTURES:
-        return (f"{job.approach.name}: model type '{kind}' of '{job.model.name}' has no module map in "
-                f"harness/approaches/architectures.py (known: {', '.join(ARCHITECTURES)})")
-    return method.unavailable(job.model, params)
+    """Why this job cannot run with this model on this machine, before any training starts; None if it can."""
+    return job.preflight()
 
 
 def common_record(job) -> dict[str, Any]:

@@ -175,6 +175,9 @@ class ProbeBaselineJob(JobBase):
                 "profile": self.profile.name, "max_length": self.profile.max_length, "seed": self.seed, "data_source": self.source.describe(),
                 "train_examples": self.suite.train_examples, "eval_examples": self.suite.eval_examples}
 
+    def preflight(self) -> str | None:
+        return None  # the plain pre-trained encoder, no approach: it runs wherever the model loads
+
     def base_record(self) -> dict[str, Any]:
         from harness.results import package_versions
 

@@ -32,7 +32,7 @@ from harness.data import DataSource, mirror_from
 from harness.engine import Engine
 from harness.engine.devices import default_jobs_per_device, layout, parse_devices, visible_gpus
 from harness.engine.executors import LocalExecutor, RayExecutor
-from harness.engine.plan import Node, Plan, dependencies, preflight, resolve
+from harness.engine.plan import Node, Plan, blocked, dependencies, preflight, resolve
 from harness.engine.progress import StatusPrinter
 from harness.errors import HarnessError, SpecError
 from harness.models import ModelRef, resolve_model
@@ -87,12 +87,9 @@ class StoreWaiter:
             return self.nodes[job.name]
         node = Node(job, ())
         deps = [self.wait(dep) for dep in dependencies(job)]
-        broken = next((d for d in deps if not d.ok), None)
-        reason = preflight(job)
-        if reason or (broken and broken.state == "skipped"):
-            node.finish("skipped", reason=reason or f"needs {broken.name}, which cannot run here: {broken.reason}")
-        elif broken:
-            node.finish("failed", reason=f"needs {broken.name}, which failed: {broken.reason}")
+        outcome = blocked(deps) or (("skipped", reason) if (reason := preflight(job)) else None)
+        if outcome:
+            node.finish(outcome[0], reason=outcome[1])
         else:
             node.job = resolve(job, deps)
             record = self._record(node.job)

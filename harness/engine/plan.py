@@ -88,10 +88,9 @@ class Plan:
             deps = [self.add(dep) for dep in dependencies(job)]
             node = Node(job, tuple(d.name for d in deps))
             self.nodes[job.name] = node
-            blocked = next((d for d in deps if d.state == "skipped"), None)
-            reason = f"needs {blocked.name}, which cannot run here: {blocked.reason}" if blocked else preflight(job)
-            if reason:
-                node.finish("skipped", reason=reason)
+            outcome = blocked(deps) or (("skipped", reason) if (reason := preflight(job)) else None)
+            if outcome:
+                node.finish(outcome[0], reason=outcome[1])
             else:
                 self.resolve(node)
             return node
@@ -148,6 +147,17 @@ class Plan:
         eta = format_duration(estimate) if estimate is not None else f"unknown ({unknown} jobs never timed here)"
         return (f"plan: {len(self.nodes)} jobs: {len(to_train)} to train, {counts['cached']} cached, "
                 f"{counts['skipped']} cannot run here; estimate {eta} on {slots} workers")
+
+
+def blocked(deps: list[Node]) -> tuple[str, str] | None:
+    """A job whose dependency cannot run here is skipped, one whose dependency failed fails: the
+    state and reason, or None while nothing blocks it."""
+    broken = next((d for d in deps if d.state in ("skipped", "failed")), None)
+    if broken is None:
+        return None
+    if broken.state == "skipped":
+        return "skipped", f"needs {broken.name}, which cannot run here: {broken.reason}"
+    return "failed", f"needs {broken.name}, which failed: {broken.reason}"
 
 
 def resolve(job, deps: list[Node]):

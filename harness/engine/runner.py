@@ -18,7 +18,7 @@ from pathlib import Path
 
 from harness.engine.devices import Device, layout
 from harness.engine.executors import LocalExecutor
-from harness.engine.plan import FINAL, Node, Plan
+from harness.engine.plan import FINAL, Node, Plan, blocked
 from harness.engine.worker import failure
 from harness.results import ResultStore, atomic_write_text
 
@@ -106,10 +106,9 @@ class Engine:
             deps = [self.plan.nodes[name] for name in node.deps]
             if not all(d.state in FINAL for d in deps):
                 continue
-            broken = next((d for d in deps if not d.ok), None)
-            if broken:
-                state = "skipped" if broken.state == "skipped" else "failed"
-                node.finish(state, reason=f"needs {broken.name}, which {'cannot run here' if state == 'skipped' else 'failed'}: {broken.reason}")
+            outcome = blocked(deps)
+            if outcome:
+                node.finish(outcome[0], reason=outcome[1])
                 continue
             self.plan.resolve(node)
             if node.state != "pending" or len(self.in_flight) >= self.executor.capacity:
