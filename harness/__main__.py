@@ -4,6 +4,7 @@
     python -m harness approaches list
     python -m harness leaderboard --profile quick --data-dir ../shared/data
     python -m harness plan --profile tiny -k lora     # what `pytest suites/ -k lora` would train
+    python -m harness sweep --task sst2 --approach lora --values 2e-4,5e-4,1e-3   # chosen on the dev slice
 
 Training runs through pytest (`pytest suites/`), where trained models are fixtures.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from harness import leaderboard
@@ -85,6 +87,32 @@ def write_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_sweep(args: argparse.Namespace) -> int:
+    from harness import sweep
+    from harness.engine.runner import run
+    from harness.jobs import Job
+
+    profile = load_profile(args.profile)
+    tasks, approaches = load_tasks().specs, load_approaches().specs
+    for name, known, field in ((args.task, tasks, "--task"), (args.approach, approaches, "--approach")):
+        if name not in known:
+            raise HarnessError(f"{field}: unknown or invalid '{name}' (known: {', '.join(sorted(known))})")
+    task = tasks[args.task]
+    base = Job(task=task, ood_tasks=(), approach=approaches[args.approach], model=resolve_model(args.model or profile.model),
+               profile=profile, seed=0, source=mirror_from(args.data_dir))
+    seeds = [int(s) for s in args.seeds.split(",")]
+    jobs = [sweep.sweep_job(replace(base, seed=seed), args.parameter, value) for value in args.values.split(",") for seed in seeds]
+    records = run(jobs, ResultStore(Path(args.results_dir)))
+    summary = sweep.summarise(jobs, records)
+    for value, accuracy in summary["dev_accuracy"].items():
+        print(f"{args.parameter}={value}: dev accuracy {100 * accuracy:.1f}")
+    failed = [r.get("failure") for r in records if r.get("status") != "ok"]
+    print(f"chosen: {args.parameter}={summary['chosen']}; written to {sweep.write(summary)}" if summary["chosen"] else "no run succeeded")
+    for reason in failed:
+        print(f"failed: {reason}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="kind", required=True)
@@ -99,6 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
     board.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
     board.add_argument("--output", default=None)
+    sweeper = commands.add_parser("sweep", help="train one setting per value and choose it on the dev slice (harness.sweep)")
+    sweeper.add_argument("--profile", default="quick")
+    sweeper.add_argument("--model", default=None)
+    sweeper.add_argument("--task", required=True)
+    sweeper.add_argument("--approach", required=True)
+    sweeper.add_argument("--parameter", choices=("learning_rate", "head_learning_rate", "pooling"), default="learning_rate")
+    sweeper.add_argument("--values", required=True, help="comma-separated (pooling: mean, first-token)")
+    sweeper.add_argument("--seeds", default="0", help="comma-separated")
+    sweeper.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
+    sweeper.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
     commands.add_parser("plan", help="print the jobs `pytest suites/ ARGS` would train, reuse or skip (takes pytest's options)")
     args, pytest_args = parser.parse_known_args(argv)
     if args.kind == "plan":
@@ -110,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.kind == "leaderboard":
             return write_leaderboard(args)
+        if args.kind == "sweep":
+            return run_sweep(args)
         return validate(args.kind, args.files) if args.action == "validate" else list_specs(args.kind)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)

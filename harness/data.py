@@ -14,7 +14,8 @@ from pathlib import Path
 from harness.errors import DataError
 from harness.specs import Splits, TaskSpec, split_base_name
 
-# Subsets are drawn with a fixed seed so every approach and training seed sees the same examples.
+# Evaluation subsets and the dev slice are drawn with a fixed seed, so that every approach and training
+# seed is scored on the same examples (paired comparisons); each training seed draws its own training subset.
 SUBSET_SEED = 0
 MIRROR_SUFFIX = ".jsonl.gz"
 TOKENIZATION_VERSION = "1"  # bump when `tokenize` changes what it produces
@@ -74,13 +75,24 @@ def resolve_splits(task: TaskSpec, source: DataSource) -> Splits:
     )
 
 
-def load_examples(task: TaskSpec, source: DataSource, expression: str, limit: int | None):
-    """One split, checked against the task spec, shuffled into a fixed subset when `limit` is smaller."""
+def load_examples(task: TaskSpec, source: DataSource, expression: str, limit: int | None, seed: int = SUBSET_SEED):
+    """One split, checked against the task spec, shuffled into a seeded subset when `limit` is smaller."""
     dataset = source.load(task, expression)
     check_fields(task, dataset, expression)
-    if limit is not None and len(dataset) > limit:
-        dataset = dataset.shuffle(seed=SUBSET_SEED).select(range(limit))
-    return dataset
+    return subset(dataset, limit, seed)
+
+
+def subset(dataset, limit: int | None, seed: int):
+    return dataset.shuffle(seed=seed).select(range(limit)) if limit is not None and len(dataset) > limit else dataset
+
+
+def carve_dev(dataset, examples: int):
+    """(dev, rest): a dev slice of `examples` held out of a training split, the same for every seed,
+    for choosing hyper-parameters without looking at the evaluation split."""
+    if examples >= len(dataset):
+        raise DataError(f"a dev slice of {examples} examples leaves nothing to train on ({len(dataset)} in the split)")
+    shuffled = dataset.shuffle(seed=SUBSET_SEED)
+    return shuffled.select(range(examples)), shuffled.select(range(examples, len(shuffled)))
 
 
 def check_fields(task: TaskSpec, dataset, expression: str) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 
 from harness import checkpoints
 from harness.approaches import method_of
-from harness.data import DataSource, load_examples, resolve_splits, tokenize
+import numpy as np
+
+from harness.data import SUBSET_SEED, DataSource, carve_dev, load_examples, resolve_splits, subset, tokenize
 from harness.models import ModelRef
 from harness.results import (
     config_hash,
@@ -20,7 +22,7 @@ from harness.results import (
 )
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec, TrainingSettings
 
-RESULT_FORMAT = 3  # bump when a change makes earlier records incomparable
+RESULT_FORMAT = 4  # bump when a change makes earlier records incomparable
 INFERENCE_SPEED_EXAMPLES = 256  # a fixed slice of the eval split, timed on the plain and the trained model
 
 
@@ -43,7 +45,7 @@ class JobBase:
 
     def model_identity(self) -> dict[str, Any]:
         location = self.model.location if self.model.kind != "embedded" else None  # the package, wherever installed
-        return {"name": self.model.name, "kind": self.model.kind, "location": location}
+        return {"name": self.model.name, "kind": self.model.kind, "location": location, "pooling": self.model.pooling}
 
     def preflight(self) -> str | None:
         """Why this (approach, model, hardware) cannot run, before any training starts; None if it can."""
@@ -117,6 +119,7 @@ class Job(TrainingJob):
             "profile": self.profile.name,
             "training": self.training.model_dump(),
             "train_examples": self.profile.train_examples_for(self.task.name),
+            "dev_examples": self.profile.dev_examples_for(self.task.name),
             "eval_examples": {t.name: self.profile.eval_examples_for(t.name) for t in (self.task, *self.ood_tasks)},
             "max_length": {t.name: self.max_length(t) for t in (self.task, *self.ood_tasks)},
             "seed": self.seed,
@@ -143,6 +146,7 @@ def common_record(job) -> dict[str, Any]:
         "approach": job.approach.name,
         "method": job.approach.method,
         "model": job.model.name,
+        "pooling": job.model.pooling,
         "profile": job.profile.name,
         "seed": job.seed,
         "data_source": job.source.describe(),
@@ -172,21 +176,26 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     model_params = sum(p.numel() for p in plain.parameters())
     del plain
     with measured_training() as measured:
-        measured.stats = train(model, TaskBatches(data.train_set, tokenizer, job.training, job.seed), job.training, accelerator, desc=job.name)
+        measured.stats = train(model, TaskBatches(data.train_set, tokenizer, job.training, job.seed), job.training, accelerator,
+                               desc=job.name, is_head=arch.is_head)
 
-    in_domain = evaluate(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device)
-    ood = {name: evaluate(model, ood_set, tokenizer, task, batch_size, accelerator.device) for name, (task, ood_set) in ood_sets.items()}
+    majority = data.majority_class
+    in_domain = evaluate(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device, majority)
+    dev = evaluate(model, data.dev_set, tokenizer, job.task, batch_size, accelerator.device, majority)
+    ood = {name: evaluate(model, ood_set, tokenizer, task, batch_size, accelerator.device, majority) for name, (task, ood_set) in ood_sets.items()}
     speed = {"plain": plain_speed, "trained": inference_speed(model, speed_set, tokenizer, batch_size, accelerator.device)}
     method, _ = method_of(job.approach)
     if method.merged:
         speed["merged"] = inference_speed(method.merged(model), speed_set, tokenizer, batch_size, accelerator.device)
     return {
         "status": "ok",
-        "split_spec": data.splits.describe(),
-        "train_examples": len(data.train_set),
+        **data.describe(),
         "eval_examples": in_domain.examples,
         "metrics": in_domain.metrics,
+        "majority_class": majority,
         "majority_rate": in_domain.majority_rate,
+        "eval": in_domain.summary(),
+        "dev": dev.summary(),
         "ood": {name: e.summary() for name, e in ood.items()},
         "model_params": model_params,
         "eval_seconds": in_domain.seconds,
@@ -203,21 +212,32 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
 class TaskData:
     splits: Any
     train_set: Any
+    dev_set: Any
     eval_set: Any
+
+    @property
+    def majority_class(self) -> int:
+        """The most frequent label of the training examples: what a constant predictor would answer."""
+        return int(np.bincount(self.train_set["labels"]).argmax())
+
+    def describe(self) -> dict[str, Any]:
+        return {"split_spec": self.splits.describe(), "train_examples": len(self.train_set), "dev_examples": len(self.dev_set),
+                "dev_split": f"{self.splits.train}, {len(self.dev_set)} examples drawn with seed {SUBSET_SEED}, held out of training"}
 
 
 def load_task_data(job, task: TaskSpec, tokenizer, prefix: str = "", train: bool = True) -> TaskData:
-    """A task's tokenized training and evaluation sets at the job's profile sizes."""
+    """A task's tokenized sets at the job's profile sizes: the training subset (drawn with the job's
+    seed from what the dev slice leaves), the dev slice, and the evaluation set (fixed for every seed)."""
     splits = resolve_splits(task, job.source)
 
-    def examples(expression: str, limit: int | None):
-        return tokenize(task, load_examples(task, job.source, expression, limit), tokenizer, job.max_length(task), prefix)
+    def encoded(dataset):
+        return tokenize(task, dataset, tokenizer, job.max_length(task), prefix)
 
-    return TaskData(
-        splits=splits,
-        train_set=examples(splits.train, job.profile.train_examples_for(task.name)) if train else None,
-        eval_set=examples(splits.eval, job.profile.eval_examples_for(task.name)),
-    )
+    eval_set = encoded(load_examples(task, job.source, splits.eval, job.profile.eval_examples_for(task.name)))
+    if not train:
+        return TaskData(splits, None, None, eval_set)
+    dev, rest = carve_dev(load_examples(task, job.source, splits.train, None), job.profile.dev_examples_for(task.name))
+    return TaskData(splits, encoded(subset(rest, job.profile.train_examples_for(task.name), job.seed)), encoded(dev), eval_set)
 
 
 class measured_training:

@@ -15,8 +15,12 @@ from typing import Any, Iterable
 
 from tabulate import tabulate
 
+import numpy as np
+
 import harness
+from harness import checks
 from harness.results import atomic_write_text
+from harness.stats import Interval, bootstrap
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,17 @@ def _mean_std(values: list[float], scale: float = 100.0) -> str:
     return f"{mean:.1f} ± {statistics.stdev(values) * scale:.1f}"
 
 
-def _group(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _group(records: list[dict[str, Any]], of_kind: str = "single-task") -> dict[tuple[str, str], list[dict[str, Any]]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
-        if record["status"] == "ok" and kind(record) == "single-task":
+        if record["status"] == "ok" and kind(record) == of_kind:
             groups[(record["task"], record["approach"])].append(record)
     return groups
+
+
+def _baselines(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Frozen-feature baseline runs (harness.baselines) by task."""
+    return {task: runs for (task, _), runs in _group(records, "frozen-features").items()}
 
 
 def multitask_tables(records: list[dict[str, Any]], single: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
@@ -121,25 +130,81 @@ def _bytes(value: float | None) -> str:
     return f"{value / 2**20:,.1f} MiB" if value >= 2**20 else f"{value / 2**10:,.1f} KiB"
 
 
-def in_domain_table(groups) -> str:
+MARKS = (
+    "Cells: mean ± std over seeds, then the 95 % bootstrap interval over seeds and evaluation examples (harness.stats). "
+    "Marks, each from a paired bootstrap on the same examples and seeds: ▼ / ▲ significantly below / above full "
+    "fine-tuning; ○ not distinguishable from the majority class; ◇ not distinguishable from the frozen-feature "
+    "baseline, ◆ significantly below it."
+)
+
+
+def _correctness(runs, summary=lambda record: record.get("eval") or record) -> dict[int, np.ndarray] | None:
+    """Per seed, 1 where a prediction was right; None for records that kept no predictions."""
+    summaries = {r["seed"]: summary(r) for r in runs}
+    if not summaries or any(s is None or "predictions" not in s for s in summaries.values()):
+        return None
+    return {seed: checks.correct(s) for seed, s in summaries.items()}
+
+
+def _paired(ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray]) -> Interval | None:
+    """Our accuracy minus theirs, on the seeds both have and the same examples."""
+    seeds = sorted(set(ours) & set(theirs))
+    if not seeds or any(len(ours[s]) != len(theirs[s]) for s in seeds):
+        return None
+    return bootstrap(np.stack([ours[s] - theirs[s] for s in seeds]))
+
+
+def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.get("eval") or record) -> str:
+    """mean ± std [95 % interval] and the significance marks of MARKS."""
+    if not runs:
+        return "–"
+    values = [summary(r)["metrics"]["accuracy"] for r in runs]
+    cell = _mean_std(values)
+    ours = _correctness(runs, summary)
+    if ours is None:
+        return cell
+    interval = bootstrap(np.stack(list(ours.values())))
+    cell += f" [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
+    majority = {r["seed"]: (checks.decode_ids(summary(r)["labels"]) == r["majority_class"]).astype(float) for r in runs}
+    marks = ""
+    against_full = _paired(ours, _correctness(full, summary) or {}) if full else None
+    if against_full and against_full.excludes_zero():
+        marks += "▲" if against_full.mean > 0 else "▼"
+    against_majority = _paired(ours, majority)
+    if against_majority and not against_majority.low > 0:
+        marks += "○"
+    against_baseline = _paired(ours, _correctness(baseline, summary) or {}) if baseline else None
+    if against_baseline:
+        marks += "◆" if against_baseline.high < 0 else ("◇" if not against_baseline.excludes_zero() else "")
+    return f"{cell} {marks}".rstrip()
+
+
+def in_domain_table(groups, baselines) -> str:
     tasks = sorted({task for task, _ in groups})
     approaches = sorted({approach for _, approach in groups})
-    majority = {task: runs[0]["majority_rate"] for (task, _), runs in groups.items()}
-    rows = [["majority class"] + [_mean_std([majority[task]]) for task in tasks]]
+    majority = {task: [r["majority_rate"] for r in runs] for (task, _), runs in groups.items()}
+    rows = [["majority class (of the training split)"] + [_mean_std(majority[task]) for task in tasks],
+            ["frozen features + logistic regression"] + [accuracy_cell(baselines.get(task, [])) for task in tasks]]
     for approach in approaches:
-        rows.append([approach] + [_mean_std([r["metrics"]["accuracy"] for r in groups.get((task, approach), [])]) for task in tasks])
+        rows.append([approach] + [accuracy_cell(groups.get((task, approach), []), None if approach == "full" else groups.get((task, "full")),
+                                                baselines.get(task)) for task in tasks])
     return table(rows, headers=["approach"] + tasks)
 
 
-def out_of_domain_table(groups) -> str:
+def out_of_domain_table(groups, baselines) -> str:
     rows = []
-    for (task, approach), runs in sorted(groups.items()):
+    named = {("frozen-features", task): runs for task, runs in baselines.items()}
+    for (task, approach), runs in sorted(groups.items()) + sorted((k[::-1], v) for k, v in named.items()):
         for target in sorted(runs[0]["ood"]):
+            def ood(record, target=target):
+                return record["ood"].get(target)
+
             in_domain = [r["metrics"]["accuracy"] for r in runs]
-            ood = [r["ood"][target]["metrics"]["accuracy"] for r in runs]
-            gaps = [a - b for a, b in zip(in_domain, ood)]
-            rows.append([f"{task} → {target}", approach, _mean_std(in_domain), _mean_std(ood), _mean_std(gaps),
-                         _mean_std([runs[0]["ood"][target]["majority_rate"]]), runs[0]["ood"][target]["examples"]])
+            gaps = [a - ood(r)["metrics"]["accuracy"] for a, r in zip(in_domain, runs)]
+            full = groups.get((task, "full")) if approach != "full" else None
+            rows.append([f"{task} → {target}", approach, _mean_std(in_domain),
+                         accuracy_cell(runs, full, baselines.get(task) if approach != "frozen-features" else None, ood),
+                         _mean_std(gaps), _mean_std([ood(r)["majority_rate"] for r in runs]), ood(runs[0])["examples"]])
     return table(rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"])
 
 
@@ -174,9 +239,11 @@ def runs_table(groups) -> str:
     for (task, approach), runs in sorted(groups.items()):
         first = runs[0]
         metrics = ", ".join(f"{name} {_mean_std([r['metrics'][name] for r in runs])}" for name in first["metrics"])
-        rows.append([task, approach, ",".join(str(r["seed"]) for r in runs), metrics, first["split_spec"],
-                     first["train_examples"], first["eval_examples"], " ".join(r["config_hash"] for r in runs)])
-    return table(rows, headers=["task", "approach", "seeds", "metrics (%)", "splits", "train examples", "eval examples", "config"])
+        dev = _mean_std([r["dev"]["metrics"]["accuracy"] for r in runs if "dev" in r])
+        rows.append([task, approach, ",".join(str(r["seed"]) for r in runs), metrics, dev, first["split_spec"],
+                     first["train_examples"], first.get("dev_examples", "–"), first["eval_examples"], " ".join(r["config_hash"] for r in runs)])
+    return table(rows, headers=["task", "approach", "seeds", "metrics (%)", "dev accuracy (%)", "splits", "train examples",
+                                "dev examples", "eval examples", "config"])
 
 
 def pareto_front(points: list[tuple[float, float]]) -> set[int]:
@@ -269,10 +336,21 @@ def sequential_tables(records: list[dict[str, Any]], single: dict[tuple[str, str
         target = chain[-1]
         final = [r["accuracy_matrix"][-1][-1] for r in runs]
         seeds = {r["seed"] for r in runs}
-        scratch = [r["metrics"]["accuracy"] for r in single.get((target, approach), []) if r["seed"] in seeds]
-        gain = _mean_std([a - b for a, b in zip(final, scratch)]) if len(scratch) == len(final) else "–"
-        rows.append([" → ".join(chain), approach, stages,
-                     ", ".join(f"{task} {_mean_std([r['forgetting'][task] for r in runs])}" for task in chain[:-1]),
+        scratch_runs = [r for r in single.get((target, approach), []) if r["seed"] in seeds]
+        scratch = [r["metrics"]["accuracy"] for r in scratch_runs]
+        if len(scratch) != len(final):
+            gain = "–"
+        elif not all(_learned(r.get("eval"), r.get("majority_class")) for r in scratch_runs if _kept(r.get("eval"))):
+            gain = "n/a: the from-scratch model did not learn"
+        else:
+            gain = _mean_std([a - b for a, b in zip(final, scratch)])
+
+        def forgot(stage: int, task: str) -> str:
+            kept = [e for r in runs if _kept(e := r.get("stages", [{}] * (stage + 1))[stage].get("evaluations", {}).get(task))]
+            learned = all(_learned(e, e["majority_class"]) for e in kept)
+            return f"{task} {_mean_std([r['forgetting'][task] for r in runs])}" if learned else f"{task} n/a (not learned)"
+
+        rows.append([" → ".join(chain), approach, stages, ", ".join(forgot(stage, task) for stage, task in enumerate(chain[:-1])),
                      _mean_std([r["backward_transfer"] for r in runs]), _mean_std(final), _mean_std(scratch), gain])
     return [
         "## Sequential fine-tuning: forgetting and transfer", "",
@@ -280,7 +358,8 @@ def sequential_tables(records: list[dict[str, Any]], single: dict[tuple[str, str
         "accuracy from when it was learned up to the stage before last, minus its final accuracy (Chaudhry et al., 2018). "
         "BWT = mean over earlier tasks of final accuracy minus accuracy right after learning it (Lopez-Paz & Ranzato, 2017). "
         "Transfer gain = the last task's accuracy after the chain minus the same approach's single-task accuracy from "
-        "scratch (same profile and seeds). All in points (%).", "",
+        "scratch (same profile and seeds). All in points (%). Forgetting and transfer are only given where the model they "
+        "are measured against learned its task (beat the majority class by 2 standard errors); otherwise n/a.", "",
         table(rows, headers=["chain", "approach", "accuracy after each stage", "forgetting", "BWT", "target after chain",
                                 "target from scratch", "transfer gain"]), "",
     ]
@@ -354,11 +433,14 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         f"- **Hardware:** {'; '.join(hardware) or 'unknown'}",
         f"- **Date:** {now:%Y-%m-%d %H:%M} UTC",
         f"- **Harness version:** {harness.__version__}",
-        f"- **Runs:** {len(records)} ({len(failures)} failed); cells are mean ± std over seeds, in %",
+        f"- **Runs:** {len(records)} ({len(failures)} failed); seeds {', '.join(str(s) for s in sorted({r['seed'] for r in records}))}; accuracies in %",
+        f"- **Head:** {', '.join(sorted({_head(r) for r in records if r.get('pooling')})) or 'unknown'} (harness.heads)",
         "",
         "## In-domain accuracy (%)",
         "",
-        in_domain_table(groups) if groups else "No successful runs.",
+        in_domain_table(groups, _baselines(records)) if groups else "No successful runs.",
+        "",
+        MARKS,
         "",
     ]
     if plot:
@@ -367,8 +449,9 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   "and line: the Pareto front (no other approach is both cheaper and more accurate).", ""]
     if any(runs[0]["ood"] for runs in groups.values()):
         lines += ["## Out-of-domain accuracy (%)", "",
-                  "Gap = in-domain minus out-of-domain accuracy, in points.", "",
-                  out_of_domain_table(groups), ""]
+                  "Gap = in-domain minus out-of-domain accuracy, in points; majority: the training split's majority "
+                  "label's rate on the out-of-domain set. Out-of-domain cells carry the marks of the in-domain table.", "",
+                  out_of_domain_table(groups, _baselines(records)), ""]
         if generalization_plot:
             lines += [f"![in-domain vs out-of-domain accuracy]({generalization_plot})", "",
                       "Each approach's in-domain accuracy against its out-of-domain accuracy; the further below the "
@@ -376,7 +459,8 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
     if groups:
         lines += ["## Cost", "", f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
                   "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
-                  "unfreezes in the encoder; head params: the task head (DistilBERT's includes `pre_classifier`). "
+                  "unfreezes in the encoder; head params: the task head, trained under every approach (BERT's pooler or "
+                  "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above). "
                   "Inference time vs plain: the trained model's time per example over the plain classifier's, "
                   "both timed in the same job; merged: with LoRA's update folded into the weights.", "",
                   cost_table(groups), "",
@@ -389,6 +473,22 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         lines += ["## Failed runs", "", table([[r["task"], r["approach"], r.get("variant") or "", r["seed"], r["failure"]] for r in failures],
                                                  headers=["task", "approach", "sampler", "seed", "reason"]), ""]
     return "\n".join(lines)
+
+
+def _kept(summary: dict[str, Any] | None) -> bool:
+    """Whether an evaluation kept its predictions (records from before they were kept did not)."""
+    return bool(summary and "predictions" in summary and "majority_class" in summary)
+
+
+def _learned(summary: dict[str, Any] | None, majority_class: int | None) -> bool:
+    """Whether a kept evaluation beats its majority class by 2 standard errors (harness.checks); derived
+    numbers (transfer, forgetting) are only computed against models that learned."""
+    return bool(summary and "predictions" in summary and majority_class is not None and checks.learned(summary, majority_class))
+
+
+def _head(record: dict[str, Any]) -> str:
+    return ("mean of the token states → linear classifier (the checkpoint was trained with mean pooling)" if record["pooling"] == "mean"
+            else "the architecture's own pooler / pre_classifier over the first token → linear classifier")
 
 
 def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope) -> int:

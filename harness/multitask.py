@@ -39,7 +39,7 @@ from harness.specs import (
     load_spec,
 )
 
-MULTITASK_FORMAT = 3  # bump when a change makes earlier multi-task records incomparable
+MULTITASK_FORMAT = 4  # bump when a change makes earlier multi-task records incomparable
 
 
 class MultitaskSuiteSpec(Spec):
@@ -224,17 +224,18 @@ def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
     batches = MixtureBatches(loaders, sampler, steps, job.seed)
     accelerator = make_accelerator()
     with measured_training() as measured:
-        measured.stats = train(heads, batches, job.training, accelerator, desc=job.name)
+        measured.stats = train(heads, batches, job.training, accelerator, desc=job.name, is_head=arch.is_head)
 
     batch_size = job.profile.eval_batch_size
     per_task, ood = {}, {}
     for index, task in enumerate(job.tasks):
         view = TaskView(heads, index)
-        result = evaluate(view, data[task.name].eval_set, tokenizer, task, batch_size, accelerator.device)
+        majority = data[task.name].majority_class
+        result = evaluate(view, data[task.name].eval_set, tokenizer, task, batch_size, accelerator.device, majority)
         per_task[task.name] = result.summary() | {"split_spec": data[task.name].splits.describe(), "train_examples": sizes[task.name]}
         for (source_name, _), (target, ood_set) in ood_sets.items():
             if source_name == task.name:
-                ood[f"{task.name}→{target.name}"] = evaluate(view, ood_set, tokenizer, target, batch_size, accelerator.device).summary()
+                ood[f"{task.name}→{target.name}"] = evaluate(view, ood_set, tokenizer, target, batch_size, accelerator.device, majority).summary()
     return {
         "status": "ok",
         "per_task": per_task,
@@ -257,4 +258,4 @@ def multitask_jobs(suite: MultitaskSuiteSpec, tasks: dict[str, TaskSpec], approa
 
 register(SuiteKind(name="multitask", fixture="multitask", load=load_suite,
                    jobs=lambda suite, session: multitask_jobs(suite, session.tasks, session.approaches, session.model,
-                                                              session.profile, session.seeds, session.source)))
+                                                              session.profile, session.suite_seeds, session.source)))

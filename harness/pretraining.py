@@ -28,7 +28,7 @@ from harness.specs import (
     load_spec,
 )
 
-CPT_FORMAT = 2
+CPT_FORMAT = 3
 
 
 class CorpusSpec(Spec):
@@ -136,8 +136,8 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     set_seed(job.seed)
     tokenizer = load_tokenizer(job.model)
     column = job.corpus_task.text_fields[0]
-    # The profile scales the corpus like the task data: its example cap and length cap apply here too.
-    profile_cap = job.profile.train_examples_for(job.fine_tuning.task.name)
+    # The profile scales the corpus like the task data: its example cap (not a task's override) and length cap apply here too.
+    profile_cap = job.profile.train_examples
     corpus = load_examples(job.corpus_task, job.source, job.suite.corpus.split, min(job.suite.corpus.examples, profile_cap or job.suite.corpus.examples))
     mlm = job.suite.mlm
     max_length = min(mlm.max_length, job.profile.max_length or mlm.max_length)
@@ -159,7 +159,7 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     tokenizer.save_pretrained(encoder_dir)
     del model
 
-    adapted = ModelRef(name=f"{job.model.name}+mlm-{job.corpus_task.name}", location=str(encoder_dir), kind="local")
+    adapted = ModelRef(name=f"{job.model.name}+mlm-{job.corpus_task.name}", location=str(encoder_dir), kind="local", pooling=job.model.pooling)
     fields = fine_tune(replace(job.fine_tuning, model=adapted), run_dir)
     return fields | {
         "mlm": {"examples": len(texts), "corpus_split": job.suite.corpus.split, "initialised_weights": initialised,

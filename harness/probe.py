@@ -36,7 +36,7 @@ from harness.samplers import sampler_label
 from harness.suitekinds import SuiteKind, register
 from harness.specs import NAME_PATTERN, ProfileSpec, Spec, TaskSpec, load_spec
 
-PROBE_FORMAT = 2
+PROBE_FORMAT = 3
 PROBE_SET_FILE = "probe_set.json"
 SHUFFLE_SEED = 1234  # the order of the word-content examples: fixed, so every model is probed on the same data
 
@@ -199,8 +199,8 @@ class ProbeBaselineJob(JobBase):
         device = make_device()
         # Mean-pooled encoder features do not depend on the head, so any label count serves.
         plain = build_classifier(self.model, 2, ["a", "b"], self.seed)
-        accuracy = probe_accuracy(plain.to(device), train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed)
-        return {"status": "ok", "probe_accuracy": accuracy, "probe_split_spec": split_spec,
+        evaluation = probe_evaluation(plain.to(device), train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed)
+        return {"status": "ok", "probe_accuracy": evaluation["metrics"]["accuracy"], "probe_eval": evaluation, "probe_split_spec": split_spec,
                 "probe_examples": {"train": len(train_set), "eval": len(eval_set)}}
 
 
@@ -269,41 +269,32 @@ class ProbeJob(DerivedJob):
         train_set, eval_set = probe_datasets(self, store.run_dir(self.baseline.config_hash), tokenizer)
         device = make_device()
         model = restore(self.trained, store.run_dir(self.trained.config_hash)).to(device)
-        after = probe_accuracy(model, train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed)
-        before = baseline["probe_accuracy"]
+        evaluation = probe_evaluation(model, train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed)
+        after, before = evaluation["metrics"]["accuracy"], baseline["probe_accuracy"]
         return {"status": "ok", "probe_task": self.probe.label, "probe_split_spec": baseline["probe_split_spec"],
                 "probe_before": before, "probe_after": after, "knowledge_lost": before - after,
+                "probe_before_eval": baseline["probe_eval"], "probe_after_eval": evaluation,
                 "probe_examples": baseline["probe_examples"]}
 
 
-def pooled_features(model, dataset, tokenizer, batch_size: int, device) -> np.ndarray:
-    """Mean of the last hidden layer over attended positions, in dataset order."""
-    import torch
-
-    from harness.train import model_inputs
-
-    model.eval()
-    inputs = model_inputs(dataset).remove_columns(["labels"])
-    features = []
-    with torch.no_grad():
-        for start in range(0, len(dataset), batch_size):
-            batch = tokenizer.pad(inputs[start:start + batch_size], return_tensors="pt").to(device)
-            hidden = model(**batch, output_hidden_states=True).hidden_states[-1].float()
-            mask = batch["attention_mask"].float()
-            if hidden.shape[1] > mask.shape[1]:  # prompt tuning prepends virtual tokens the mask does not list
-                mask = torch.cat([mask.new_ones(mask.shape[0], hidden.shape[1] - mask.shape[1]), mask], dim=1)
-            features.append(((hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).cpu().numpy())
-    return np.concatenate(features)
-
-
-def probe_accuracy(model, train_set, eval_set, tokenizer, batch_size: int, device, seed: int) -> float:
+def probe_evaluation(model, train_set, eval_set, tokenizer, batch_size: int, device, seed: int) -> dict[str, Any]:
+    """A logistic-regression probe on the model's mean-pooled features: its evaluation summary (harness.evaluate)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from harness.evaluate import Evaluation
+    from harness.heads import pooled_features
+
+    labels = np.asarray(train_set["labels"])
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    probe.fit(pooled_features(model, train_set, tokenizer, batch_size, device), np.asarray(train_set["labels"]))
-    return float(probe.score(pooled_features(model, eval_set, tokenizer, batch_size, device), np.asarray(eval_set["labels"])))
+    probe.fit(pooled_features(model, train_set, tokenizer, batch_size, device), labels)
+    eval_labels = np.asarray(eval_set["labels"])
+    predictions = probe.predict(pooled_features(model, eval_set, tokenizer, batch_size, device))
+    majority = int(np.bincount(labels).argmax())
+    return Evaluation(metrics={"accuracy": float(np.mean(predictions == eval_labels))}, majority_class=majority,
+                      majority_rate=float(np.mean(eval_labels == majority)), examples=len(eval_labels), seconds=0.0,
+                      predictions=predictions, labels=eval_labels).summary()
 
 
 def probe_jobs(suite: ProbeSuiteSpec, single_task_jobs: list[Job], multitask_jobs: list[MultiTaskJob],

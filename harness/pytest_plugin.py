@@ -3,6 +3,7 @@ and the leaderboard written at the end of a session that trained.
 
 - `case` / `trained_run`: single-task runs over (task, approach, seed), ids like `sst2-full-seed0`;
   `@pytest.mark.harness_cases(ood=True)` keeps tasks with an out-of-domain evaluation.
+- `frozen_features_run`: the frozen-feature baseline of the case's task and seed (harness.baselines).
 - `gap_case`: (task, approach) pairs whose gap to full fine-tuning the profile bounds.
 - `<fixture>_job` / `<fixture>_run` for every suite kind (harness.suitekinds: `multitask`,
   `sequential`, `probe`, `pretraining`): one per job of every valid suite YAML of that kind.
@@ -137,7 +138,7 @@ class HarnessSession:
     config: pytest.Config
     profile: ProfileSpec
     model: ModelRef
-    seeds: list[int]
+    seeds: list[int] | None  # --seeds, for every task and suite; None: the profile's
     source: DataSource
     store: ResultStore
     tasks: dict[str, TaskSpec]
@@ -154,19 +155,35 @@ class HarnessSession:
     def cases(self, ood_only: bool = False) -> list[Case]:
         names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
         return [Case(task, approach, seed) for task in names if not ood_only or self.tasks[task].ood_eval
-                for approach in self.approaches for seed in self.seeds]
+                for approach in self.approaches for seed in self.seeds_for(task)]
 
     def gap_cases(self) -> list[Case]:
         return [Case(task, approach, seed) for task, bounds in self.profile.max_gap_to_full.items()
-                for approach in bounds for seed in self.seeds]
+                for approach in bounds for seed in self.seeds_for(task)]
+
+    def seeds_for(self, task: str) -> list[int]:
+        return self.seeds or self.profile.seeds_for(task)
+
+    @property
+    def suite_seeds(self) -> list[int]:
+        """Seeds of the multi-task, sequential, probe and continued pre-training suites."""
+        return self.seeds or self.profile.suite_seeds or self.profile.seeds
 
     def job(self, case: Case) -> jobs.Job:
         task = self.tasks[case.task]
         return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[case.approach],
                         model=self.model, profile=self.profile, seed=case.seed, source=self.source)
 
+    def frozen_features_job(self, case: Case):
+        from harness.baselines import FrozenFeaturesJob
+
+        task = self.tasks[case.task]
+        return FrozenFeaturesJob(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), model=self.model,
+                                 profile=self.profile, seed=case.seed, source=self.source)
+
     def single_task_jobs(self) -> list[jobs.Job]:
-        return [self.job(case) for case in self.cases()]
+        """The single-task jobs other suites build on (probes, continued pre-training): at the suites' seeds."""
+        return [self.job(case) for case in self.cases() if case.seed in self.suite_seeds]
 
     @functools.cached_property
     def suites(self) -> dict:
@@ -183,6 +200,8 @@ class HarnessSession:
         needed = []
         if isinstance(params.get("case"), Case):  # an empty parametrization holds a placeholder
             needed.append(self.job(params["case"]))
+            if "frozen_features_run" in item.fixturenames:
+                needed.append(self.frozen_features_job(params["case"]))
         if isinstance(params.get("gap_case"), Case):
             needed += [self.job(params["gap_case"]), self.job(params["gap_case"].against_full())]
         for kind in kinds().values():
@@ -286,10 +305,11 @@ def _now() -> str:
 def _build_session(config: pytest.Config) -> HarnessSession:
     profile = load_profile(config.getoption("profile"))
     tasks = load_tasks().specs
-    unknown = sorted(set(profile.tasks or []) - set(tasks))
-    if unknown:
-        raise SpecError(f"profile '{profile.name}': field 'tasks': unknown or invalid task {', '.join(unknown)}")
-    seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else profile.seeds
+    for field, names in profile.named_tasks().items():
+        unknown = sorted(names - set(tasks))
+        if unknown:
+            raise SpecError(f"profile '{profile.name}': field '{field}': unknown or invalid task {', '.join(unknown)}")
+    seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else None
     shared = getattr(config, "workerinput", {}).get("harness_run")  # set by the xdist controller
     started = shared["started"] if shared else _now()
     return HarnessSession(
@@ -385,6 +405,12 @@ def harness(pytestconfig: pytest.Config) -> HarnessSession:
 @pytest.fixture
 def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
     return harness.require(case)
+
+
+@pytest.fixture
+def frozen_features_run(case: Case, harness: HarnessSession) -> TrainedRun:
+    """The frozen-feature baseline (harness.baselines) for the case's task and seed."""
+    return harness.require(harness.frozen_features_job(case))
 
 
 def _run_fixture(fixture: str):

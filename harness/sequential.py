@@ -30,7 +30,7 @@ from harness.specs import (
     load_spec,
 )
 
-SEQUENTIAL_FORMAT = 2  # bump when a change makes earlier sequential records incomparable
+SEQUENTIAL_FORMAT = 3  # bump when a change makes earlier sequential records incomparable
 
 
 class SequentialSuiteSpec(Spec):
@@ -134,8 +134,9 @@ def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
         settings = job.training_for(task.name)  # each stage trains as that task's single-task model would
         batches = IndexedBatches(TaskBatches(task_data.train_set, tokenizer, settings, job.seed + index), index)
         with measured_training() as measured:
-            measured.stats = train(heads, batches, settings, accelerator, desc=f"{job.name} stage {index + 1}: {task.name}")
-        scores = [evaluate(TaskView(heads, j), d.eval_set, tokenizer, t, batch_size, accelerator.device)
+            measured.stats = train(heads, batches, settings, accelerator, desc=f"{job.name} stage {index + 1}: {task.name}",
+                                   is_head=arch.is_head)
+        scores = [evaluate(TaskView(heads, j), d.eval_set, tokenizer, t, batch_size, accelerator.device, d.majority_class)
                   for j, (t, d) in enumerate(zip(job.chain, data))]
         matrix.append([s.metrics["accuracy"] for s in scores])
         stages.append({"task": task.name, "split_spec": task_data.splits.describe(), "train_examples": len(task_data.train_set),
@@ -164,4 +165,4 @@ def sequential_jobs(suite: SequentialSuiteSpec, tasks: dict[str, TaskSpec], appr
 
 register(SuiteKind(name="sequential", fixture="sequential", load=load_sequential_suite,
                    jobs=lambda suite, session: sequential_jobs(suite, session.tasks, session.approaches, session.model,
-                                                               session.profile, session.seeds, session.source)))
+                                                               session.profile, session.suite_seeds, session.source)))

@@ -32,6 +32,7 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SPLIT_PATTERN = re.compile(r"^(?P<base>[A-Za-z0-9_]+)(\[[^\]]*\])?$")
 
 Metric = Literal["accuracy", "f1", "mcc"]
+CLAIM_KINDS = ("", "ood", "multitask", "sequential", "probe")  # `learns` keys: <task>, ood/<task>, ...
 
 
 class Spec(BaseModel):
@@ -113,6 +114,9 @@ class TrainingSettings(Spec):
     epochs: int = Field(ge=1)
     batch_size: int = Field(ge=1)
     learning_rate: float = Field(gt=0)
+    head_learning_rate: float | None = Field(
+        default=None, gt=0, description="the task head's rate under every approach (harness.heads); default: the approach's",
+    )
     warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
     weight_decay: float = Field(default=0.01, ge=0)
     max_grad_norm: float = Field(default=1.0, gt=0)
@@ -124,7 +128,9 @@ class TrainingOverrides(Spec):
     learning_rate: float | None = Field(default=None, gt=0)
     warmup_ratio: float | None = Field(default=None, ge=0, lt=1)
     weight_decay: float | None = Field(default=None, ge=0)
+    seeds: list[int] | None = Field(default=None, min_length=1, description="this task's single-task seeds in this profile")
     train_examples: int | None = Field(default=None, ge=1)
+    dev_examples: int | None = Field(default=None, ge=1)
     eval_examples: int | None = Field(default=None, ge=1)
     max_length: int | None = Field(default=None, ge=8, description="this task's token cap in this profile")
 
@@ -133,16 +139,23 @@ class ProfileSpec(Spec):
     name: str = Field(pattern=NAME_PATTERN)
     description: str
     model: str = Field(description="built-in alias, local directory or hub id")
-    seeds: list[int] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1, description="single-task seeds (per task: task_overrides)")
+    suite_seeds: list[int] | None = Field(default=None, min_length=1, description="seeds of the other suites; default: seeds")
     tasks: list[str] | None = Field(default=None, description="default: every trainable task in tasks/")
     train_examples: int | None = Field(default=None, ge=1, description="cap per task; default: the whole split")
+    dev_examples: int = Field(ge=1, description="held out of each training split for choosing hyper-parameters, never trained on")
     eval_examples: int | None = Field(default=None, ge=1, description="cap per evaluation split")
     max_length: int | None = Field(default=None, ge=8, description="cap on every task's max_length")
     eval_batch_size: int = Field(default=64, ge=1)
     training: TrainingSettings
     task_overrides: dict[str, TrainingOverrides] = {}
-    min_gain_over_majority: dict[str, float] = Field(
-        description="accuracy a healthy run must reach above the majority-class rate, per task or 'default'",
+    learns: dict[str, list[str] | Literal["all"]] = Field(
+        default={}, description="<task> (single-task models), ood/<task>, multitask/<task>, sequential/<task> or "
+        "probe/<probe> -> the approaches ('all') whose score must beat the majority class by 2 standard errors at "
+        "this budget; elsewhere the budget claims nothing and the check is skipped, saying so",
+    )
+    beats_frozen_features: dict[str, float] = Field(
+        default={}, description="task -> how far (accuracy) any approach may stay below the frozen-feature baseline",
     )
     max_gap_to_full: dict[str, dict[str, float]] = Field(
         default={}, description="task -> approach -> how far below full fine-tuning's accuracy it may stay",
@@ -150,28 +163,41 @@ class ProfileSpec(Spec):
     multitask_step_share: float = Field(
         default=1.0, gt=0, description="a multi-task model's training steps, as a share of its single-task models' steps added up",
     )
-    loss_must_fall_for: list[str] | None = Field(
-        default=None, description="approaches whose training loss must fall in this profile; default: all",
-    )
     leaderboard: str = Field(description="where this profile's leaderboard is written, relative to the project")
 
-    @field_validator("min_gain_over_majority")
+    @field_validator("learns")
     @classmethod
-    def _has_default(cls, gains: dict[str, float]) -> dict[str, float]:
-        if "default" not in gains:
-            raise ValueError("needs a 'default' entry")
-        return gains
+    def _claim_kinds(cls, learns: dict) -> dict:
+        for key in learns:
+            kind, _, name = key.rpartition("/")
+            if kind not in CLAIM_KINDS or not name:
+                raise ValueError(f"'{key}': expected <task> or {', '.join(f'{k}/<name>' for k in CLAIM_KINDS if k)}")
+        return learns
+
+    def named_tasks(self) -> dict[str, set[str]]:
+        """Per field, the task names it refers to (probe names excepted), for a check against tasks/."""
+        return {"learns": {key.rpartition("/")[2] for key in self.learns if not key.startswith("probe/")},
+                "beats_frozen_features": set(self.beats_frozen_features), "max_gap_to_full": set(self.max_gap_to_full),
+                "task_overrides": set(self.task_overrides), "tasks": set(self.tasks or [])}
 
     def training_for(self, task: str) -> TrainingSettings:
         overrides = self.task_overrides.get(task)
         if overrides is None:
             return self.training
-        changes = overrides.model_dump(exclude_none=True, exclude={"train_examples", "eval_examples", "max_length"})
+        changes = overrides.model_dump(exclude_none=True, exclude={"seeds", "train_examples", "dev_examples", "eval_examples", "max_length"})
         return self.training.model_copy(update=changes)
 
     def train_examples_for(self, task: str) -> int | None:
         overrides = self.task_overrides.get(task)
         return overrides.train_examples if overrides and overrides.train_examples else self.train_examples
+
+    def seeds_for(self, task: str) -> list[int]:
+        overrides = self.task_overrides.get(task)
+        return overrides.seeds if overrides and overrides.seeds else self.seeds
+
+    def dev_examples_for(self, task: str) -> int:
+        overrides = self.task_overrides.get(task)
+        return overrides.dev_examples if overrides and overrides.dev_examples else self.dev_examples
 
     def eval_examples_for(self, task: str) -> int | None:
         overrides = self.task_overrides.get(task)
@@ -183,8 +209,9 @@ class ProfileSpec(Spec):
         caps = [task.max_length, self.max_length, overrides.max_length if overrides else None]
         return min(cap for cap in caps if cap)
 
-    def gain_required(self, task: str) -> float:
-        return self.min_gain_over_majority.get(task, self.min_gain_over_majority["default"])
+    def claims_learning(self, task: str, approach: str) -> bool:
+        approaches = self.learns.get(task, [])
+        return approaches == "all" or approach in approaches
 
 
 class ApproachSpec(BaseModel):

@@ -11,6 +11,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from accelerate import Accelerator
@@ -81,14 +82,25 @@ def fused_adamw_supported(parameters) -> bool:
     return all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for _, p in parameters)
 
 
-def train(model, batches, settings: TrainingSettings, accelerator: Accelerator, desc: str) -> TrainStats:
-    """Trains the parameters of `model` that require grad on `batches` (see TaskBatches)."""
+def parameter_groups(trainable, settings: TrainingSettings, is_head: Callable[[str], bool]) -> list[dict]:
+    """Weight decay except on biases and norms; the head at its own learning rate where the settings give one."""
+    groups = []
+    for head in (False, True):
+        rate = settings.head_learning_rate if head and settings.head_learning_rate else settings.learning_rate
+        for decays in (True, False):
+            params = [p for n, p in trainable if is_head(n) == head and n.endswith(NO_DECAY) != decays]
+            if params:
+                groups.append({"params": params, "lr": rate, "weight_decay": settings.weight_decay if decays else 0.0})
+    return groups
+
+
+def train(model, batches, settings: TrainingSettings, accelerator: Accelerator, desc: str,
+          is_head: Callable[[str], bool] = lambda name: False) -> TrainStats:
+    """Trains the parameters of `model` that require grad on `batches` (see TaskBatches); `is_head`
+    names the head's parameters, which train at `settings.head_learning_rate`."""
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for n, p in trainable if not n.endswith(NO_DECAY)], "weight_decay": settings.weight_decay},
-        {"params": [p for n, p in trainable if n.endswith(NO_DECAY)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=settings.learning_rate, fused=fused_adamw_supported(trainable))
+    optimizer = torch.optim.AdamW(parameter_groups(trainable, settings, is_head), lr=settings.learning_rate,
+                                  fused=fused_adamw_supported(trainable))
     total_steps = len(batches)
     scheduler = get_linear_schedule_with_warmup(optimizer, round(settings.warmup_ratio * total_steps), total_steps)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)

@@ -84,8 +84,7 @@ def expected_method_params(approach: str, config) -> int:
     if approach == "bitfit":
         per_layer = 4 * hidden + inner + hidden + 2 * hidden  # q, k, v, o; ffn in, out; two LayerNorm biases
         embedding_norm = hidden
-        pooler = hidden if config.model_type == "bert" else 0
-        return layers * per_layer + embedding_norm + pooler
+        return layers * per_layer + embedding_norm  # BERT's pooler bias counts as head
     return 0
 
 
@@ -98,7 +97,7 @@ def test_parameter_counts_match_the_config(approach, model, sst2_spec):
     _, net, arch = jobs.build_model(job, 2, ['negative', 'positive'])
     config = net.config
     hidden = config.to_dict().get("hidden_size") or config.dim
-    head = hidden * 2 + 2 + (hidden * hidden + hidden if config.model_type == "distilbert" else 0)
+    head = hidden * hidden + hidden + hidden * 2 + 2  # BERT's pooler or DistilBERT's pre_classifier, and the classifier
     trainable = {name: p.numel() for name, p in net.named_parameters() if p.requires_grad}
     assert sum(n for name, n in trainable.items() if arch.is_head(name)) == head
     assert sum(n for name, n in trainable.items() if not arch.is_head(name)) == expected_method_params(approach, config)

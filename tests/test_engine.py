@@ -29,7 +29,7 @@ TASKS = load_tasks().specs
 
 @pytest.fixture
 def job(mirror, sst2_spec):
-    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "task_overrides": {}})
     return jobs.Job(task=sst2_spec, ood_tasks=(), approach=APPROACHES["full"], model=resolve_model("tiny-bert"),
                     profile=profile, seed=0, source=mirror)
 

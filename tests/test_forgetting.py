@@ -38,7 +38,7 @@ def test_tiny_chain_produces_a_complete_matrix(mirror, tmp_path):
     path.write_text("kind: sequential\nname: chain\nchains: [[sst2, rte, mnli]]\napproaches: [houlsby]\n")
     tasks, approaches = load_tasks().specs, load_approaches().specs
     suite = load_sequential_suite(path, tasks, approaches)
-    profile = load_profile("tiny").model_copy(update={"train_examples": 48, "eval_examples": 32})
+    profile = load_profile("tiny").model_copy(update={"train_examples": 48, "eval_examples": 32, "task_overrides": {}})
     (job,) = sequential_jobs(suite, tasks, approaches, resolve_model("tiny-bert"), profile, [0], mirror)
     (record,) = run([job], ResultStore(tmp_path / "store"))
     assert record["status"] == "ok", record.get("failure")

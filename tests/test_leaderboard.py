@@ -26,7 +26,7 @@ def test_render_aggregates_seeds_and_shows_every_table():
     text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE, now=dt.datetime(2026, 1, 2))
     assert "**Profile:** quick — a test profile" in text and "**Hardware:** CPU test" in text
     assert "85.0 ± 7.1" in text  # mean and sample std of 80 and 90
-    assert "| majority class |" in text
+    assert "| majority class (of the training split) |" in text
     assert "sst2 → imdb" in text and "75.0 ± 7.1" in text
     assert "train=train eval=validation" in text and "10.000%" in text and "2.00×" in text and "3.0 MiB" in text
 

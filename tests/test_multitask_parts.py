@@ -95,7 +95,7 @@ def test_tiny_multitask_job_scores_every_task(mirror, tmp_path):
 
     suite = load_suite(write_suite(tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: proportional}]\napproaches: [lora]\n"),
                        TASKS, APPROACHES)
-    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "multitask_step_share": 1.0})
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "multitask_step_share": 1.0, "task_overrides": {}})
     (job,) = multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-distilbert"), profile, [0], mirror)
     (record,) = run([job], ResultStore(tmp_path / "store"))
     assert record["status"] == "ok", record.get("failure")
@@ -113,7 +113,7 @@ def test_measured_curriculum_takes_its_order_from_single_task_runs(mirror, tmp_p
 
     suite = load_suite(write_suite(tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\n"
                                              "samplers: [{name: curriculum, order: measured}]\napproaches: [full]\n"), TASKS, APPROACHES)
-    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "task_overrides": {}})
     (job,) = multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-bert"), profile, [0], mirror)
     assert job.needs_measured_order and job.name == "mix-curriculum-measured-full-seed0"
     assert [dep.task.name for dep in job.dependencies()] == ["sst2", "rte"]

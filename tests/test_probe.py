@@ -66,7 +66,7 @@ def test_multitask_model_is_restored_and_probed(tmp_path, mirror, approach):
     from harness.results import ResultStore
 
     mix = load_suite_text(tmp_path, f"kind: multitask\nname: mix\ntasks: [sst2, mnli]\nsamplers: [{{name: uniform}}]\napproaches: [{approach}]\n")
-    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32})
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "task_overrides": {}})
     (trained,) = multitask_jobs(mix, TASKS, APPROACHES, resolve_model("tiny-bert"), profile, [0], mirror)
     store = ResultStore(tmp_path / "store")
     assert run([trained], store)[0]["status"] == "ok"

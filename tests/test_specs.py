@@ -7,6 +7,7 @@ import pytest
 from harness.__main__ import main
 from harness.errors import SpecError
 from harness.registry import load_approaches, load_profile, load_tasks
+from harness.specs import PROFILES_DIR as PROJECT_PROFILES
 from harness.specs import TaskSpec, load_spec
 
 VALID_TASK = """\
@@ -106,6 +107,22 @@ def test_profile_task_overrides_apply_to_that_task_only():
     quick = load_profile("quick")
     assert quick.training_for("rte").learning_rate != quick.training.learning_rate
     assert quick.training_for("sst2") == quick.training
+
+
+def test_profile_seeds_per_task_and_for_other_suites():
+    quick = load_profile("quick")
+    assert quick.seeds_for("sst2") == [0, 1, 2] and quick.seeds_for("rte") == [0]
+    assert quick.suite_seeds == [0] and quick.dev_examples_for("rte") < quick.dev_examples
+
+
+def test_profile_claims_are_checked(tmp_path):
+    text = (PROJECT_PROFILES / "tiny.yaml").read_text()
+    path = tmp_path / "claims.yaml"
+    path.write_text(text.replace("learns: {sst2: [full]}", "learns: {sst2: [full], transfer/imdb: all}"))
+    with pytest.raises(SpecError, match=r"claims.yaml: field 'learns': 'transfer/imdb': expected <task> or ood/<name>"):
+        load_profile(str(path))
+    assert load_profile("quick").claims_learning("sst2", "prompt") and not load_profile("quick").claims_learning("rte", "full")
+    assert load_profile("tiny").claims_learning("sst2", "full") and not load_profile("tiny").claims_learning("sst2", "lora")
 
 
 def test_approach_method_and_params_are_validated(tmp_path):

@@ -17,7 +17,8 @@ class Architecture:
     attention_output: str
     ffn_input: str
     ffn_output: str
-    head: tuple[str, ...]  # modules created for the task; they train under every method
+    head: tuple[str, ...]  # modules that turn token states into logits; they train under every method
+    pooler: str | None  # the backbone's pooling module, replaced by mean pooling where the checkpoint was trained so
 
     def matching(self, model, *patterns: str) -> list[str]:
         regex = re.compile("|".join(f"(?:{p})" for p in patterns))
@@ -27,17 +28,23 @@ class Architecture:
         parts = parameter_name.split(".")
         return any(part in self.head for part in parts)
 
+    def head_modules(self, model) -> list[str]:
+        """The head's modules that hold parameters (a mean-pooling `pooler` holds none), for peft's
+        `modules_to_save`: a parameterless module copied there would lose the mask its hook keeps."""
+        names = [name for name, _ in model.named_parameters()]
+        return [module for module in self.head if any(module in name.split(".") for name in names)]
+
 
 ARCHITECTURES = {
     "bert": Architecture(
         query=r".*attention\.self\.query", key=r".*attention\.self\.key", value=r".*attention\.self\.value",
         attention_output=r".*attention\.output\.dense", ffn_input=r".*intermediate\.dense",
-        ffn_output=r".*layer\.\d+\.output\.dense", head=("classifier",),
+        ffn_output=r".*layer\.\d+\.output\.dense", head=("pooler", "classifier"), pooler="pooler",
     ),
     "distilbert": Architecture(
         query=r".*attention\.q_lin", key=r".*attention\.k_lin", value=r".*attention\.v_lin",
         attention_output=r".*attention\.out_lin", ffn_input=r".*ffn\.lin1", ffn_output=r".*ffn\.lin2",
-        head=("pre_classifier", "classifier"),
+        head=("pre_classifier", "classifier"), pooler=None,
     ),
 }
 

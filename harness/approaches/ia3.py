@@ -15,7 +15,7 @@ def apply_ia3(model, params: IA3Params, arch):
         task_type=TaskType.SEQ_CLS,
         target_modules=f"(?:{arch.key})|(?:{arch.value})|(?:{arch.ffn_output})",
         feedforward_modules=f"(?:{arch.ffn_output})",
-        modules_to_save=list(arch.head),
+        modules_to_save=arch.head_modules(model),
     )
     return get_peft_model(model, config)
 

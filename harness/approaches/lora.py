@@ -34,7 +34,7 @@ def apply_lora(model, params: LoraParams, arch):
     config = LoraConfig(
         task_type=TaskType.SEQ_CLS, r=params.r, lora_alpha=params.alpha, lora_dropout=params.dropout,
         target_modules="|".join(f"(?:{p})" for p in target_patterns(arch, params.target)),
-        modules_to_save=list(arch.head),
+        modules_to_save=arch.head_modules(model),
     )
     return get_peft_model(model, config)
 
@@ -61,13 +61,14 @@ def build_4bit(model_ref, num_labels: int, label_names: list[str], seed: int):
     since quantization happens while loading a checkpoint."""
     import torch
     from peft import prepare_model_for_kbit_training
-    from transformers import AutoModelForSequenceClassification, BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig
 
     from harness.approaches.architectures import architecture_of
-    from harness.models import build_classifier
+    from harness.models import build_classifier, load_classifier
 
     base = build_classifier(model_ref, num_labels, label_names, seed)
-    head = list(architecture_of(base.config.model_type).head)
+    arch = architecture_of(base.config.model_type)
+    head = [name for name, _ in base.named_modules() if name and arch.is_head(name)]  # full names: a bare "pooler" misses pooler.dense
     quantization = BitsAndBytesConfig(
         load_in_4bit=True, bnb_4bit_quant_type="nf4",
         bnb_4bit_compute_dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32,
@@ -75,9 +76,8 @@ def build_4bit(model_ref, num_labels: int, label_names: list[str], seed: int):
     )
     with tempfile.TemporaryDirectory() as checkpoint:
         base.save_pretrained(checkpoint)  # the same seeded head as every other method starts from
-        model = AutoModelForSequenceClassification.from_pretrained(
-            checkpoint, quantization_config=quantization, device_map={"": 0} if torch.cuda.is_available() else {"": "cpu"},
-        )
+        model = load_classifier(model_ref, checkpoint, quantization_config=quantization,
+                                device_map={"": 0} if torch.cuda.is_available() else {"": "cpu"})
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
 
 

@@ -16,7 +16,7 @@ def apply_prompt(model, params: PromptParams, arch):
 
     dims = encoder_dims(model.config)  # peft cannot read these from DistilBERT's config
     config = PromptTuningConfig(
-        task_type=TaskType.SEQ_CLS, num_virtual_tokens=params.num_virtual_tokens, modules_to_save=list(arch.head),
+        task_type=TaskType.SEQ_CLS, num_virtual_tokens=params.num_virtual_tokens, modules_to_save=arch.head_modules(model),
         token_dim=dims.hidden, num_attention_heads=dims.heads, num_layers=dims.layers,
     )
     return get_peft_model(model, config)

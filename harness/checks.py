@@ -1,0 +1,70 @@
+"""What the suites assert, as functions of records and the profile, so that each claim can be shown
+to fail on a collapsed model (tests/test_checks.py feeds them a constant predictor).
+
+A claim is made only where the profile says its budget can show it (`learns`, `beats_frozen_features`,
+`max_gap_to_full`); elsewhere the check is skipped with the reason, never passed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.evaluate import decode_ids
+from harness.specs import ProfileSpec
+from harness.stats import bootstrap
+
+STANDARD_ERRORS = 2
+
+
+def correct(summary: dict[str, Any]) -> np.ndarray:
+    """1 where a kept evaluation's prediction was right, in example order."""
+    return (decode_ids(summary["predictions"]) == decode_ids(summary["labels"])).astype(np.float64)
+
+
+def majority_correct(summary: dict[str, Any], majority_class: int) -> np.ndarray:
+    return (decode_ids(summary["labels"]) == majority_class).astype(np.float64)
+
+
+def require_claim(profile: ProfileSpec, claim: str, approach: str) -> None:
+    """`claim`: a task (single-task models), or `ood/<task>`, `multitask/<task>`, `sequential/<task>`, `probe/<probe>`."""
+    if not profile.claims_learning(claim, approach):
+        pytest.skip(f"profile '{profile.name}' does not claim that {approach} learns {claim} at its budget (field 'learns')")
+
+
+def gain_over_majority(summary: dict[str, Any], majority_class: int) -> tuple[float, float]:
+    """Accuracy minus the majority class's on the same examples, and its standard error (bootstrap)."""
+    difference = correct(summary) - majority_correct(summary, majority_class)
+    interval = bootstrap(difference)
+    return float(difference.mean()), (interval.high - interval.low) / (2 * 1.959964)
+
+
+def learned(summary: dict[str, Any], majority_class: int) -> bool:
+    gain, standard_error = gain_over_majority(summary, majority_class)
+    return gain > 0 and gain >= STANDARD_ERRORS * standard_error
+
+
+def beats_majority(summary: dict[str, Any], majority_class: int, what: str) -> None:
+    """The score beats always answering the training split's majority label by 2 standard errors of
+    the paired difference (same examples)."""
+    gain, standard_error = gain_over_majority(summary, majority_class)
+    assert learned(summary, majority_class), (
+        f"{what}: accuracy {correct(summary).mean():.3f} is {100 * gain:+.1f} points over the majority class "
+        f"({majority_correct(summary, majority_class).mean():.3f}); needs > {STANDARD_ERRORS} standard errors "
+        f"({100 * STANDARD_ERRORS * standard_error:.1f} points)"
+    )
+
+
+def loss_fell(record: dict[str, Any], what: str) -> None:
+    assert record["train_loss_end"] < record["train_loss_start"], (
+        f"{what}: training loss went from {record['train_loss_start']:.4f} to {record['train_loss_end']:.4f}"
+    )
+
+
+def not_below_baseline(accuracy: float, baseline: float, tolerance: float, what: str) -> None:
+    assert accuracy >= baseline - tolerance, (
+        f"{what}: accuracy {accuracy:.3f} is {100 * (baseline - accuracy):.1f} points below the frozen-feature "
+        f"baseline ({baseline:.3f}); the profile allows {100 * tolerance:.1f}"
+    )

@@ -1,0 +1,48 @@
+"""Uncertainty of accuracies from the per-example predictions every record keeps: a bootstrap over
+seeds and evaluation examples (both are samples: another seed, another test set), and its paired
+form for differences between two models scored on the same examples with the same seeds.
+
+Written here because the one maintained implementation (scipy.stats.bootstrap) resamples one axis
+of independent samples, not seeds and shared examples together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DRAWS = 2000
+LEVEL = 0.95
+BOOTSTRAP_SEED = 0  # intervals are a function of the records: the same store gives the same leaderboard
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+def bootstrap(correct: np.ndarray, draws: int = DRAWS, level: float = LEVEL) -> Interval:
+    """`correct`: seeds × examples, 1 where the prediction was right (or, for a paired difference, the
+    difference of two such matrices). Each draw resamples seeds and examples with replacement; the
+    interval is the percentile interval of the mean."""
+    correct = np.atleast_2d(np.asarray(correct, dtype=np.float64))
+    seeds, examples = correct.shape
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    example_counts = rng.multinomial(examples, np.full(examples, 1 / examples), size=draws)  # draws × examples
+    per_seed = correct @ example_counts.T / examples  # seeds × draws
+    seed_choice = rng.integers(seeds, size=(draws, seeds))
+    means = per_seed[seed_choice, np.arange(draws)[:, None]].mean(axis=1)
+    tail = (1 - level) / 2
+    return Interval(float(correct.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
+
+
+def standard_error(correct: np.ndarray) -> float:
+    """Standard error of a mean accuracy over seeds × examples, from the bootstrap's spread."""
+    interval = bootstrap(correct)
+    return (interval.high - interval.low) / (2 * 1.959964)

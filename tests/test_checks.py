@@ -1,0 +1,84 @@
+"""The suites' accuracy claims can fail: each suite test is fed the record of a collapsed model (a
+constant predictor: the training split's majority label for every example, a flat loss) and must
+fail it, and the record of a model that learned, which must pass."""
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from harness.evaluate import encode_ids
+from harness.pytest_plugin import TrainedRun
+from harness.registry import load_profile
+from harness.specs import PROJECT_ROOT
+
+EXAMPLES = 400
+MAJORITY = 1
+
+
+def suite(name: str):
+    spec = importlib.util.spec_from_file_location(f"suite_{name}", PROJECT_ROOT / "suites" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def evaluation(right: float) -> dict:
+    """Labels 55 % majority; predictions right on a share `right` of examples (None: constant predictor)."""
+    rng = np.random.default_rng(0)
+    labels = (rng.random(EXAMPLES) < 0.55).astype(np.int64)
+    if right is None:
+        predictions = np.full(EXAMPLES, MAJORITY)
+    else:
+        predictions = np.where(rng.random(EXAMPLES) < right, labels, 1 - labels)
+    return {"metrics": {"accuracy": float(np.mean(predictions == labels))}, "majority_class": MAJORITY,
+            "majority_rate": float(np.mean(labels == MAJORITY)), "examples": EXAMPLES,
+            "predictions": encode_ids(predictions), "labels": encode_ids(labels)}
+
+
+def record(right: float | None) -> dict:
+    scored = evaluation(right)
+    loss_end = 0.69 if right is None else 0.4
+    return {"task": "sst2", "approach": "lora", "majority_class": MAJORITY, "metrics": scored["metrics"], "eval": scored,
+            "ood": {"imdb": evaluation(right)}, "train_loss_start": 0.69, "train_loss_end": loss_end,
+            "tasks": ["sst2", "mnli"], "per_task": {"sst2": scored, "mnli": evaluation(right)},
+            "chain": ["sst2", "mnli"], "stages": [{"evaluations": {"sst2": scored}}, {"evaluations": {"mnli": evaluation(right)}}],
+            "probe_task": "word-content", "probe_before_eval": evaluation(0.8), "probe_after_eval": scored}
+
+
+def run(right: float | None) -> TrainedRun:
+    return TrainedRun(job=SimpleNamespace(name="sst2-lora-seed0"), record=record(right), run_dir=Path("."))
+
+
+HARNESS = SimpleNamespace(profile=load_profile("quick"))  # claims SST-2 and MNLI learn, and beats frozen features on SST-2
+FROZEN_FEATURES = TrainedRun(job=None, record={"metrics": {"accuracy": 0.78}}, run_dir=Path("."))
+
+CLAIMS = {
+    "beats the majority class": lambda r: suite("test_single_task").test_beats_majority_class(r, HARNESS),
+    "training loss falls": lambda r: suite("test_single_task").test_training_loss_decreased(r, HARNESS),
+    "not below frozen features": lambda r: suite("test_single_task").test_not_below_frozen_features(r, FROZEN_FEATURES, HARNESS),
+    "out-of-domain floor": lambda r: suite("test_out_of_domain").test_out_of_domain_beats_majority_class(r, HARNESS),
+    "multi-task floor": lambda r: suite("test_multitask").test_every_task_learned_where_the_profile_claims_it(r, HARNESS),
+    "sequential floor": lambda r: suite("test_sequential").test_every_stage_learns_its_task(r, HARNESS),
+    "knowledge probes": lambda r: suite("test_knowledge").test_probes_read_knowledge_before_and_after(r, HARNESS),
+}
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_suite_claim_fails_on_a_constant_predictor(claim):
+    with pytest.raises(AssertionError):
+        CLAIMS[claim](run(None))
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_suite_claim_passes_a_model_that_learned(claim):
+    CLAIMS[claim](run(0.85))
+
+
+def test_claim_is_skipped_where_the_profile_makes_none():
+    rte = run(None)
+    rte.record["task"] = "rte"
+    with pytest.raises(pytest.skip.Exception, match="does not claim"):
+        CLAIMS["beats the majority class"](rte)
