@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.evaluate import decode_ids
+from harness.results import decode_ids
 from harness.specs import ProfileSpec
 from harness.stats import bootstrap
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
+from harness.results import encode_ids
 from harness.specs import TaskSpec
 from harness.train import model_inputs
 
@@ -38,15 +39,6 @@ class Evaluation:
         that intervals and paired tests can be computed afterwards (harness.stats)."""
         return {"metrics": self.metrics, "majority_class": self.majority_class, "majority_rate": self.majority_rate, "examples": self.examples,
                 "predictions": encode_ids(self.predictions), "labels": encode_ids(self.labels)}
-
-
-def encode_ids(ids: np.ndarray) -> str:
-    """Class ids as one digit each (comma-separated from 10 classes on): 2,000 predictions in 2 KB of JSON."""
-    return "".join(map(str, ids.tolist())) if len(ids) == 0 or ids.max() < 10 else ",".join(map(str, ids.tolist()))
-
-
-def decode_ids(text: str) -> np.ndarray:
-    return np.array([int(v) for v in (text.split(",") if "," in text else text)], dtype=np.int64)
 
 
 @torch.no_grad()

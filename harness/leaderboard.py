@@ -19,7 +19,7 @@ import numpy as np
 
 import harness
 from harness import checks
-from harness.results import atomic_write_text
+from harness.results import atomic_write_text, decode_ids
 from harness.stats import Interval, bootstrap
 
 
@@ -41,6 +41,8 @@ def select(records: Iterable[dict[str, Any]], scope: Scope) -> list[dict[str, An
     for record in records:
         if (record["profile"], record["model"], record["data_source"]) != (scope.profile, scope.model, scope.data_source):
             continue
+        if kind(record) == "sweep":
+            continue  # hyper-parameter search on the dev slice (harness.sweep), not a result
         key = (kind(record), record["task"], record["approach"], record.get("variant"), record["seed"])
         if key not in newest or record["finished_at"] > newest[key]["finished_at"]:
             newest[key] = record
@@ -165,7 +167,7 @@ def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.
         return cell
     interval = bootstrap(np.stack(list(ours.values())))
     cell += f" [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
-    majority = {r["seed"]: (checks.decode_ids(summary(r)["labels"]) == r["majority_class"]).astype(float) for r in runs}
+    majority = {r["seed"]: (decode_ids(summary(r)["labels"]) == r["majority_class"]).astype(float) for r in runs}
     marks = ""
     against_full = _paired(ours, _correctness(full, summary) or {}) if full else None
     if against_full and against_full.excludes_zero():

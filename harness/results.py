@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 from filelock import FileLock
 
 RECORD_FILE = "record.json"
@@ -69,6 +70,15 @@ class ResultStore:
     def records(self) -> Iterator[dict[str, Any]]:
         for path in sorted((self.root / "runs").glob(f"*/{RECORD_FILE}")):
             yield json.loads(path.read_text(encoding="utf-8"))
+
+
+def encode_ids(ids: np.ndarray) -> str:
+    """Class ids as one digit each (comma-separated from 10 classes on): 2,000 predictions in 2 KB of JSON."""
+    return "".join(map(str, ids.tolist())) if len(ids) == 0 or ids.max() < 10 else ",".join(map(str, ids.tolist()))
+
+
+def decode_ids(text: str) -> np.ndarray:
+    return np.array([int(v) for v in (text.split(",") if "," in text else text)], dtype=np.int64)
 
 
 def package_versions() -> dict[str, str]:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from harness.evaluate import encode_ids
+from harness.results import encode_ids
 from harness.pytest_plugin import TrainedRun
 from harness.registry import load_profile
 from harness.specs import PROJECT_ROOT

@@ -212,3 +212,12 @@ def test_ray_executor_runs_each_job_once_into_the_store(job, tmp_path):
     assert sorted(r["config_hash"] for r in stored) == sorted(j.config_hash for j in several)  # each exactly once
     for one in several:
         assert (store.run_dir(one.config_hash) / STATE_FILE).stat().st_size == store.load(one.config_hash)["trainable_state_bytes"]
+
+
+def test_the_plugin_imports_without_torch():
+    """pytest (and xdist's controller) load the plugin in every run; torch is for the workers only."""
+    import subprocess
+    import sys
+
+    code = "import sys, harness.pytest_plugin; sys.exit('torch' in sys.modules or 'transformers' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
