@@ -37,20 +37,22 @@ def require_claim(profile: ProfileSpec, claim: str, approach: str) -> None:
 def gain_over_majority(summary: dict[str, Any], majority_class: int) -> tuple[float, float]:
     """Accuracy minus the majority class's on the same examples, and its standard error (bootstrap)."""
     difference = correct(summary) - majority_correct(summary, majority_class)
-    interval = bootstrap(difference)
-    return float(difference.mean()), (interval.high - interval.low) / (2 * 1.959964)
+    return float(difference.mean()), bootstrap(difference).standard_error
+
+
+def clears(gain: float, standard_error: float) -> bool:
+    return gain > 0 and gain >= STANDARD_ERRORS * standard_error
 
 
 def learned(summary: dict[str, Any], majority_class: int) -> bool:
-    gain, standard_error = gain_over_majority(summary, majority_class)
-    return gain > 0 and gain >= STANDARD_ERRORS * standard_error
+    return clears(*gain_over_majority(summary, majority_class))
 
 
 def beats_majority(summary: dict[str, Any], majority_class: int, what: str) -> None:
     """The score beats always answering the training split's majority label by 2 standard errors of
     the paired difference (same examples)."""
     gain, standard_error = gain_over_majority(summary, majority_class)
-    assert learned(summary, majority_class), (
+    assert clears(gain, standard_error), (
         f"{what}: accuracy {correct(summary).mean():.3f} is {100 * gain:+.1f} points over the majority class "
         f"({majority_correct(summary, majority_class).mean():.3f}); needs > {STANDARD_ERRORS} standard errors "
         f"({100 * STANDARD_ERRORS * standard_error:.1f} points)"

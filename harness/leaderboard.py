@@ -19,7 +19,7 @@ import numpy as np
 
 import harness
 from harness import checks
-from harness.results import atomic_write_text, decode_ids
+from harness.results import atomic_write_text
 from harness.stats import Interval, bootstrap
 
 
@@ -167,7 +167,7 @@ def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.
         return cell
     interval = bootstrap(np.stack(list(ours.values())))
     cell += f" [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
-    majority = {r["seed"]: (decode_ids(summary(r)["labels"]) == r["majority_class"]).astype(float) for r in runs}
+    majority = {r["seed"]: checks.majority_correct(summary(r), r["majority_class"]) for r in runs}
     marks = ""
     against_full = _paired(ours, _correctness(full, summary) or {}) if full else None
     if against_full and against_full.excludes_zero():

@@ -26,6 +26,11 @@ class Interval:
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
 
+    @property
+    def standard_error(self) -> float:
+        """The normal-approximation standard error the interval's width implies."""
+        return (self.high - self.low) / (2 * 1.959964)
+
 
 def bootstrap(correct: np.ndarray, draws: int = DRAWS, level: float = LEVEL) -> Interval:
     """`correct`: seeds × examples, 1 where the prediction was right (or, for a paired difference, the
@@ -41,8 +46,3 @@ def bootstrap(correct: np.ndarray, draws: int = DRAWS, level: float = LEVEL) -> 
     tail = (1 - level) / 2
     return Interval(float(correct.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
 
-
-def standard_error(correct: np.ndarray) -> float:
-    """Standard error of a mean accuracy over seeds × examples, from the bootstrap's spread."""
-    interval = bootstrap(correct)
-    return (interval.high - interval.low) / (2 * 1.959964)
