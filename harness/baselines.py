@@ -81,12 +81,13 @@ class FrozenFeaturesJob(JobBase):
         classifier = fitted(chosen)
         majority = data.majority_class
 
-        def evaluation(task, dataset):
-            return scored(task, np.asarray(dataset["labels"]), classifier.predict(features(dataset)), majority)
+        def evaluation(task, dataset, x=None):
+            x = features(dataset) if x is None else x
+            return scored(task, np.asarray(dataset["labels"]), classifier.predict(x), majority)
 
         in_domain = evaluation(self.task, data.eval_set)
         ood = {t.name: evaluation(t, load_task_data(self, t, tokenizer, train=False).eval_set) for t in self.ood_tasks}
         return {"status": "ok", **data.describe(), "eval_examples": in_domain.examples, "metrics": in_domain.metrics,
                 "majority_class": majority, "majority_rate": in_domain.majority_rate, "eval": in_domain.summary(),
-                "dev": evaluation(self.task, data.dev_set).summary(), "ood": {name: e.summary() for name, e in ood.items()},
+                "dev": evaluation(self.task, data.dev_set, dev_x).summary(), "ood": {name: e.summary() for name, e in ood.items()},
                 "inverse_regularisation": chosen, "dev_accuracy_by_inverse_regularisation": {str(c): a for c, a in dev_accuracy.items()}}
