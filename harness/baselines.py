@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.data import DataSource
-from harness.jobs import JobBase, common_record
+from harness.jobs import JobBase, common_record, task_data_identity
 from harness.models import ModelRef
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec
 
-BASELINE_FORMAT = 1
+BASELINE_FORMAT = 2
 BASELINE_APPROACH = ApproachSpec(name="frozen-features", method="logistic-regression",
                                  description="logistic regression on the frozen encoder's pooled features")
 INVERSE_REGULARISATION = (0.01, 0.1, 1.0, 10.0)  # scikit-learn's C, chosen on the dev slice
@@ -35,13 +35,7 @@ class FrozenFeaturesJob(JobBase):
         return f"{self.task.name}-frozen-features-seed{self.seed}"
 
     def identity(self) -> dict[str, Any]:
-        return {"format": BASELINE_FORMAT, "kind": "frozen-features", "task": self.task.model_dump(exclude={"prefix"}),
-                "ood_tasks": [t.model_dump(exclude={"prefix"}) for t in self.ood_tasks], "model": self.model_identity(),
-                "profile": self.profile.name, "train_examples": self.profile.train_examples_for(self.task.name),
-                "dev_examples": self.profile.dev_examples_for(self.task.name),
-                "eval_examples": {t.name: self.profile.eval_examples_for(t.name) for t in (self.task, *self.ood_tasks)},
-                "max_length": {t.name: self.max_length(t) for t in (self.task, *self.ood_tasks)},
-                "grid": INVERSE_REGULARISATION, "seed": self.seed, "data_source": self.source.describe()}
+        return {"format": BASELINE_FORMAT, "kind": "frozen-features", "grid": INVERSE_REGULARISATION, **task_data_identity(self)}
 
     def preflight(self) -> str | None:
         return None  # the plain pre-trained encoder, no approach: it runs wherever the model loads

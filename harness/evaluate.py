@@ -41,19 +41,23 @@ class Evaluation:
                 "predictions": encode_ids(self.predictions), "labels": encode_ids(self.labels)}
 
 
-@torch.no_grad()
-def predict(model, dataset, tokenizer, batch_size: int, device) -> np.ndarray:
-    """Class ids in dataset order; batches of similar length keep padding small."""
-    model.eval()
+def length_sorted_batches(dataset, tokenizer, batch_size: int, device):
+    """(indices, padded inputs) over `dataset` in batches of similar length, which keep padding small."""
     order = np.argsort(dataset["length"], kind="stable")
     inputs = model_inputs(dataset).remove_columns(["labels"])
-    predictions = np.empty(len(dataset), dtype=np.int64)
     for start in range(0, len(order), batch_size):
         indices = order[start:start + batch_size]
-        batch = tokenizer.pad(inputs[indices.tolist()], return_tensors="pt").to(device)
+        yield indices, tokenizer.pad(inputs[indices.tolist()], return_tensors="pt").to(device)
+
+
+@torch.no_grad()
+def predict(model, dataset, tokenizer, batch_size: int, device) -> np.ndarray:
+    """Class ids in dataset order."""
+    model.eval()
+    predictions = np.empty(len(dataset), dtype=np.int64)
+    for indices, batch in length_sorted_batches(dataset, tokenizer, batch_size, device):
         predictions[indices] = model(**batch).logits.argmax(dim=-1).cpu().numpy()
     return predictions
-
 
 def evaluate(model, dataset, tokenizer, task: TaskSpec, batch_size: int, device, majority_class: int) -> Evaluation:
     """Scores `model` on `dataset`; `majority_class` is the training split's most frequent label."""
@@ -74,12 +78,3 @@ def scored(task: TaskSpec, labels: np.ndarray, predictions: np.ndarray, majority
         labels=labels,
     )
 
-
-def inference_speed(model, dataset, tokenizer, batch_size: int, device) -> float:
-    """Samples per second of prediction on `dataset`, timed on a second pass: the first pays for
-    lazy initialisation (CUDA context, kernel selection), which one warm-up batch does not cover
-    (an H100 run timed the first model it met 5-50x slow)."""
-    predict(model, dataset, tokenizer, batch_size, device)
-    started = time.perf_counter()
-    predict(model, dataset, tokenizer, batch_size, device)
-    return len(dataset) / (time.perf_counter() - started)

@@ -61,18 +61,18 @@ def attach_pooling(model, arch, pooling: str):
 
 def pooled_features(model, dataset, tokenizer, batch_size: int, device, pooling: str = "mean") -> np.ndarray:
     """The encoder's last hidden layer, pooled (mean over attended positions, or the first token), in dataset order."""
-    from harness.train import model_inputs
+    from harness.evaluate import length_sorted_batches
 
     model.eval()
-    inputs = model_inputs(dataset).remove_columns(["labels"])
-    features = []
+    features = None
     with torch.no_grad():
-        for start in range(0, len(dataset), batch_size):
-            batch = tokenizer.pad(inputs[start:start + batch_size], return_tensors="pt").to(device)
+        for indices, batch in length_sorted_batches(dataset, tokenizer, batch_size, device):
             hidden = model(**batch, output_hidden_states=True).hidden_states[-1].float()
             pooled = masked_mean(hidden, batch["attention_mask"]) if pooling == "mean" else hidden[:, 0]
-            features.append(pooled.cpu().numpy())
-    return np.concatenate(features)
+            if features is None:
+                features = np.empty((len(dataset), pooled.shape[1]), dtype=np.float32)
+            features[indices] = pooled.cpu().numpy()
+    return features
 
 
 class MultiTaskHeads(nn.Module):

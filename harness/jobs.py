@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from harness import checkpoints
 from harness.approaches import method_of
@@ -22,8 +22,7 @@ from harness.results import (
 )
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec, TrainingSettings
 
-RESULT_FORMAT = 4  # bump when a change makes earlier records incomparable
-INFERENCE_SPEED_EXAMPLES = 256  # a fixed slice of the eval split, timed on the plain and the trained model
+RESULT_FORMAT = 5  # bump when a change makes earlier records incomparable
 
 
 class JobBase:
@@ -96,6 +95,7 @@ class DerivedJob(JobBase):
 class Job(TrainingJob):
     task: TaskSpec
     ood_tasks: tuple[TaskSpec, ...]
+    scores_eval_split: ClassVar[bool] = True  # False for hyper-parameter sweeps: they only ever see the dev slice
 
     @property
     def name(self) -> str:
@@ -110,27 +110,31 @@ class Job(TrainingJob):
 
     def identity(self) -> dict[str, Any]:
         """Everything that shapes the result, and nothing else."""
-        return {
-            "format": RESULT_FORMAT,
-            "task": self.task.model_dump(exclude={"prefix"}),  # text prefixes serve multi-task training only
-            "ood_tasks": [t.model_dump(exclude={"prefix"}) for t in self.ood_tasks],
-            "approach": self.approach.model_dump(),
-            "model": self.model_identity(),
-            "profile": self.profile.name,
-            "training": self.training.model_dump(),
-            "train_examples": self.profile.train_examples_for(self.task.name),
-            "dev_examples": self.profile.dev_examples_for(self.task.name),
-            "eval_examples": {t.name: self.profile.eval_examples_for(t.name) for t in (self.task, *self.ood_tasks)},
-            "max_length": {t.name: self.max_length(t) for t in (self.task, *self.ood_tasks)},
-            "seed": self.seed,
-            "data_source": self.source.describe(),
-        }
+        return {"format": RESULT_FORMAT, "approach": self.approach.model_dump(), "training": self.training.model_dump(),
+                **task_data_identity(self)}
 
     def base_record(self) -> dict[str, Any]:
         return common_record(self) | {"kind": "single-task", "task": self.task.name, "variant": None}
 
     def execute(self, run_dir) -> dict[str, Any]:
         return execute(self, run_dir)
+
+
+def task_data_identity(job) -> dict[str, Any]:
+    """What shapes the examples a job on one task (`job.task`, `job.ood_tasks`) trains and is scored on."""
+    tasks = (job.task, *job.ood_tasks)
+    return {
+        "task": job.task.model_dump(exclude={"prefix"}),  # text prefixes serve multi-task training only
+        "ood_tasks": [t.model_dump(exclude={"prefix"}) for t in job.ood_tasks],
+        "model": job.model_identity(),
+        "profile": job.profile.name,
+        "train_examples": job.profile.train_examples_for(job.task.name),
+        "dev_examples": job.profile.dev_examples_for(job.task.name),
+        "eval_examples": {t.name: job.profile.eval_examples_for(t.name) for t in tasks},
+        "max_length": {t.name: job.max_length(t) for t in tasks},
+        "seed": job.seed,
+        "data_source": job.source.describe(),
+    }
 
 
 def preflight(job) -> str | None:
@@ -158,7 +162,7 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     """Train and evaluate in this process."""
     from accelerate.utils import set_seed
 
-    from harness.evaluate import evaluate, inference_speed
+    from harness.evaluate import evaluate
     from harness.models import load_tokenizer
     from harness.train import TaskBatches, make_accelerator, train
 
@@ -166,43 +170,28 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     tokenizer = load_tokenizer(job.model)
     data = load_task_data(job, job.task, tokenizer)
     ood_sets = {t.name: (t, load_task_data(job, t, tokenizer, train=False).eval_set) for t in job.ood_tasks}
-    speed_set = data.eval_set.select(range(min(INFERENCE_SPEED_EXAMPLES, len(data.eval_set))))
     accelerator = make_accelerator()
     batch_size = job.profile.eval_batch_size
 
     plain, model, arch = build_model(job, job.task.num_labels, job.task.label_names)
-    # Timed before training and then dropped: the baseline model must not hold memory while the job trains.
-    plain_speed = inference_speed(plain.to(accelerator.device), speed_set, tokenizer, batch_size, accelerator.device)
     model_params = sum(p.numel() for p in plain.parameters())
-    del plain
+    del plain  # it must not hold memory while the job trains
     with measured_training() as measured:
         measured.stats = train(model, TaskBatches(data.train_set, tokenizer, job.training, job.seed), job.training, accelerator,
                                desc=job.name, is_head=arch.is_head)
 
     majority = data.majority_class
-    in_domain = evaluate(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device, majority)
-    dev = evaluate(model, data.dev_set, tokenizer, job.task, batch_size, accelerator.device, majority)
-    ood = {name: evaluate(model, ood_set, tokenizer, task, batch_size, accelerator.device, majority) for name, (task, ood_set) in ood_sets.items()}
-    speed = {"plain": plain_speed, "trained": inference_speed(model, speed_set, tokenizer, batch_size, accelerator.device)}
-    method, _ = method_of(job.approach)
-    if method.merged:
-        speed["merged"] = inference_speed(method.merged(model), speed_set, tokenizer, batch_size, accelerator.device)
+    record = {"status": "ok", **data.describe(), "majority_class": majority, "model_params": model_params,
+              "dev": evaluate(model, data.dev_set, tokenizer, job.task, batch_size, accelerator.device, majority).summary()}
+    if job.scores_eval_split:
+        in_domain = evaluate(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device, majority)
+        ood = {name: evaluate(model, ood_set, tokenizer, task, batch_size, accelerator.device, majority) for name, (task, ood_set) in ood_sets.items()}
+        record |= {"eval_examples": in_domain.examples, "metrics": in_domain.metrics, "majority_rate": in_domain.majority_rate,
+                   "eval": in_domain.summary(), "ood": {name: e.summary() for name, e in ood.items()},
+                   "eval_seconds": in_domain.seconds, "ood_eval_seconds": sum(e.seconds for e in ood.values()),
+                   "eval_samples_per_second": in_domain.samples_per_second}
     return {
-        "status": "ok",
-        **data.describe(),
-        "eval_examples": in_domain.examples,
-        "metrics": in_domain.metrics,
-        "majority_class": majority,
-        "majority_rate": in_domain.majority_rate,
-        "eval": in_domain.summary(),
-        "dev": dev.summary(),
-        "ood": {name: e.summary() for name, e in ood.items()},
-        "model_params": model_params,
-        "eval_seconds": in_domain.seconds,
-        "ood_eval_seconds": sum(e.seconds for e in ood.values()),
-        "eval_samples_per_second": in_domain.samples_per_second,
-        "inference_samples_per_second": speed,
-        "inference_examples": len(speed_set),
+        **record,
         **checkpoints.save_trainable(model, arch, run_dir),
         **measured.fields(),
     }
@@ -269,7 +258,7 @@ class measured_training:
 
 
 def build_model(job, num_labels: int, label_names: list[str]):
-    """The plain classifier (for the inference-speed baseline), the model the approach trains, and
+    """The plain classifier (the pre-trained model's size), the model the approach trains, and
     the architecture map. Both start from the same seeded weights and head."""
     from harness.approaches.architectures import architecture_of
     from harness.models import build_classifier

@@ -210,12 +210,6 @@ def out_of_domain_table(groups, baselines) -> str:
     return table(rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"])
 
 
-def _speed_overhead(runs, variant: str) -> str:
-    ratios = [r["inference_samples_per_second"]["plain"] / r["inference_samples_per_second"][variant]
-              for r in runs if variant in r["inference_samples_per_second"]]
-    return f"{statistics.fmean(ratios):.2f}×" if ratios else "–"
-
-
 def cost_table(groups) -> str:
     rows = []
     for (task, approach), runs in sorted(groups.items()):
@@ -228,12 +222,9 @@ def cost_table(groups) -> str:
             _bytes(statistics.fmean(memory) if memory else None),
             f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
             f"{statistics.fmean(r['train_samples_per_second'] for r in runs):.1f}",
-            f"{statistics.fmean(r['inference_samples_per_second']['trained'] for r in runs):.1f}",
-            _speed_overhead(runs, "trained"), _speed_overhead(runs, "merged"),
         ])
     return table(rows, headers=["approach", "task", "method params", "head params", "trainable % of model", "saved state",
-                                   "peak memory", "train s", "train samples/s", "inference samples/s",
-                                   "inference time vs plain", "merged vs plain"])
+                                   "peak memory", "train s", "train samples/s"])
 
 
 def runs_table(groups) -> str:
@@ -462,9 +453,7 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         lines += ["## Cost", "", f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
                   "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
                   "unfreezes in the encoder; head params: the task head, trained under every approach (BERT's pooler or "
-                  "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above). "
-                  "Inference time vs plain: the trained model's time per example over the plain classifier's, "
-                  "both timed in the same job; merged: with LoRA's update folded into the weights.", "",
+                  "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above).", "",
                   cost_table(groups), "",
                   "## Runs", "", runs_table(groups), ""]
     lines += multitask_tables(records, groups)

@@ -51,6 +51,9 @@ class MultitaskSuiteSpec(Spec):
     approaches: list[str] = Field(min_length=1)
     text_prefixes: bool = Field(default=False, description="put each task's `prefix` before its text")
     steps: int | None = Field(default=None, ge=1, description="default: the single-task models' steps added up, times the profile's multitask_step_share")
+    equal_budget: list[str] = Field(default_factory=list, description=(
+        "labels of samplers (as in test ids, e.g. proportional, temperature-T2) also trained at the single-task "
+        "models' summed steps, whatever the profile's multitask_step_share: the equal-budget comparison"))
 
 
 def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec]) -> MultitaskSuiteSpec:
@@ -65,6 +68,10 @@ def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, App
     for index, sampler in enumerate(suite.samplers):
         if isinstance(sampler, CurriculumSpec) and sampler.order != "measured" and sorted(sampler.order) != sorted(suite.tasks):
             raise SpecError(f"{where}: field 'samplers.{index}.order': must list exactly the suite's tasks {suite.tasks}")
+    unknown = sorted(set(suite.equal_budget) - {sampler_label(sampler) for sampler in suite.samplers})
+    if unknown:
+        raise SpecError(f"{where}: field 'equal_budget': {', '.join(unknown)} names no sampler of the suite "
+                        f"(known: {', '.join(sampler_label(sampler) for sampler in suite.samplers)})")
     if suite.text_prefixes:
         missing = [n for n in suite.tasks if not tasks[n].prefix]
         if missing:
@@ -79,6 +86,15 @@ class MultiTaskJob(TrainingJob):
     ood_tasks: tuple[TaskSpec, ...]
     sampler: SamplerSpec
     measured_order: tuple[str, ...] | None = None  # a curriculum's 'measured' order, once resolved (with_measured_order)
+    equal_budget: bool = False  # trains the single-task models' summed steps, not the profile's share of them
+
+    @property
+    def step_share(self) -> float:
+        return 1.0 if self.equal_budget else self.profile.multitask_step_share
+
+    @property
+    def variant(self) -> str:
+        return sampler_label(self.sampler) + ("-equal-budget" if self.equal_budget else "")
 
     @property
     def needs_measured_order(self) -> bool:
@@ -108,7 +124,7 @@ class MultiTaskJob(TrainingJob):
 
     @property
     def name(self) -> str:
-        return f"{self.suite.name}-{sampler_label(self.sampler)}-{self.approach.name}-seed{self.seed}"
+        return f"{self.suite.name}-{self.variant}-{self.approach.name}-seed{self.seed}"
 
     @property
     def training(self) -> TrainingSettings:
@@ -129,7 +145,7 @@ class MultiTaskJob(TrainingJob):
         if self.suite.steps:
             return self.suite.steps
         single_task = sum(self.single_task_steps(t, sizes[t.name]) for t in self.tasks)
-        return max(1, round(single_task * self.profile.multitask_step_share))
+        return max(1, round(single_task * self.step_share))
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -143,7 +159,7 @@ class MultiTaskJob(TrainingJob):
             "profile": self.profile.name,
             "training": self.training.model_dump(),
             "single_task_training": {t.name: self.profile.training_for(t.name).model_dump() for t in self.tasks},
-            "step_share": self.profile.multitask_step_share,
+            "step_share": self.step_share,
             "train_examples": {t.name: self.profile.train_examples_for(t.name) for t in self.tasks},
             "eval_examples": {t.name: self.profile.eval_examples_for(t.name) for t in (*self.tasks, *self.ood_tasks)},
             "max_length": {t.name: self.max_length(t) for t in (*self.tasks, *self.ood_tasks)},
@@ -154,7 +170,7 @@ class MultiTaskJob(TrainingJob):
     def base_record(self) -> dict[str, Any]:
         from harness.jobs import common_record
 
-        return common_record(self) | {"kind": "multitask", "task": self.suite.name, "variant": sampler_label(self.sampler),
+        return common_record(self) | {"kind": "multitask", "task": self.suite.name, "variant": self.variant,
                                       "tasks": [t.name for t in self.tasks]}
 
     def execute(self, run_dir: Path) -> dict[str, Any]:
@@ -251,9 +267,12 @@ def multitask_jobs(suite: MultitaskSuiteSpec, tasks: dict[str, TaskSpec], approa
                    model: ModelRef, profile: ProfileSpec, seeds: list[int], source: DataSource) -> list[MultiTaskJob]:
     members = tuple(tasks[name] for name in suite.tasks)
     ood = tuple(tasks[name] for name in dict.fromkeys(target for task in members for target in task.ood_eval))
+    variants = [(sampler, False) for sampler in suite.samplers]
+    if profile.multitask_step_share != 1.0:
+        variants += [(sampler, True) for sampler in suite.samplers if sampler_label(sampler) in suite.equal_budget]
     return [MultiTaskJob(suite=suite, tasks=members, ood_tasks=ood, sampler=sampler, approach=approaches[approach], model=model,
-                         profile=profile, seed=seed, source=source)
-            for sampler in suite.samplers for approach in suite.approaches for seed in seeds]
+                         profile=profile, seed=seed, source=source, equal_budget=equal_budget)
+            for sampler, equal_budget in variants for approach in suite.approaches for seed in seeds]
 
 
 register(SuiteKind(name="multitask", fixture="multitask", load=load_suite,

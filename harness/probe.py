@@ -32,7 +32,6 @@ from harness.data import DataSource
 from harness.jobs import DerivedJob, Job, JobBase
 from harness.models import ModelRef
 from harness.multitask import MultiTaskJob
-from harness.samplers import sampler_label
 from harness.suitekinds import SuiteKind, register
 from harness.specs import NAME_PATTERN, ProfileSpec, Spec, TaskSpec, load_spec
 
@@ -150,7 +149,7 @@ class WordContentProbe:
 
 def trained_on(job: Job | MultiTaskJob) -> str:
     if isinstance(job, MultiTaskJob):
-        return f"{'+'.join(t.name for t in job.tasks)} ({sampler_label(job.sampler)})"
+        return f"{'+'.join(t.name for t in job.tasks)} ({job.variant})"
     return job.task.name
 
 

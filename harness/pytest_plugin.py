@@ -4,7 +4,7 @@ and the leaderboard written at the end of a session that trained.
 - `case` / `trained_run`: single-task runs over (task, approach, seed), ids like `sst2-full-seed0`;
   `@pytest.mark.harness_cases(ood=True)` keeps tasks with an out-of-domain evaluation.
 - `frozen_features_run`: the frozen-feature baseline of the case's task and seed (harness.baselines).
-- `gap_case`: (task, approach) pairs whose gap to full fine-tuning the profile bounds.
+- `gap_case`: (task, approach) pairs whose gap to full fine-tuning (mean over seeds) the profile bounds.
 - `<fixture>_job` / `<fixture>_run` for every suite kind (harness.suitekinds: `multitask`,
   `sequential`, `probe`, `pretraining`): one per job of every valid suite YAML of that kind.
 
@@ -57,8 +57,22 @@ class Case:
     def id(self) -> str:
         return f"{self.task}-{self.approach}-seed{self.seed}"
 
-    def against_full(self) -> Case:
-        return Case(self.task, "full", self.seed)
+
+
+@dataclass(frozen=True)
+class GapCase:
+    """An approach against full fine-tuning on one task, compared on their mean over the task's seeds."""
+
+    task: str
+    approach: str
+    seeds: tuple[int, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.task}-{self.approach}-vs-full-seeds{','.join(map(str, self.seeds))}"
+
+    def cases(self, approach: str) -> list[Case]:
+        return [Case(self.task, approach, seed) for seed in self.seeds]
 
 
 @dataclass
@@ -157,9 +171,9 @@ class HarnessSession:
         return [Case(task, approach, seed) for task in names if not ood_only or self.tasks[task].ood_eval
                 for approach in self.approaches for seed in self.seeds_for(task)]
 
-    def gap_cases(self) -> list[Case]:
-        return [Case(task, approach, seed) for task, bounds in self.profile.max_gap_to_full.items()
-                for approach in bounds for seed in self.seeds_for(task)]
+    def gap_cases(self) -> list[GapCase]:
+        return [GapCase(task, approach, tuple(self.seeds_for(task))) for task, bounds in self.profile.max_gap_to_full.items()
+                for approach in bounds]
 
     def seeds_for(self, task: str) -> list[int]:
         return self.seeds or self.profile.seeds_for(task)
@@ -202,8 +216,8 @@ class HarnessSession:
             needed.append(self.job(params["case"]))
             if "frozen_features_run" in item.fixturenames:
                 needed.append(self.frozen_features_job(params["case"]))
-        if isinstance(params.get("gap_case"), Case):
-            needed += [self.job(params["gap_case"]), self.job(params["gap_case"].against_full())]
+        if isinstance(params.get("gap_case"), GapCase):
+            needed += [self.job(case) for approach in (params["gap_case"].approach, "full") for case in params["gap_case"].cases(approach)]
         for kind in kinds().values():
             job = params.get(f"{kind.fixture}_job")
             if hasattr(job, "config_hash"):
@@ -363,7 +377,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize(f"{kind.fixture}_job", suite_jobs, ids=[job.name for job in suite_jobs])
     if "gap_case" in metafunc.fixturenames:
         cases = state.gap_cases()
-        metafunc.parametrize("gap_case", cases, ids=[f"{c.task}-{c.approach}-vs-full-seed{c.seed}" for c in cases])
+        metafunc.parametrize("gap_case", cases, ids=[case.id for case in cases])
 
 
 def _writer(config: pytest.Config):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar
 
 import yaml
 
@@ -30,6 +30,7 @@ PARAMETERS = ("learning_rate", "head_learning_rate", "pooling")
 class SweepJob(Job):
     parameter: str = "learning_rate"
     value: str = ""
+    scores_eval_split: ClassVar[bool] = False
 
     @property
     def name(self) -> str:
@@ -52,7 +53,7 @@ def sweep_job(job: Job, parameter: str, value: str) -> SweepJob:
     else:
         training = job.profile.training.model_copy(update={parameter: float(value)})
         changed = replace(job, profile=job.profile.model_copy(update={"training": training}))
-    return SweepJob(**{field: getattr(changed, field) for field in changed.__dataclass_fields__}, parameter=parameter, value=value)
+    return SweepJob(**{field.name: getattr(changed, field.name) for field in fields(changed)}, parameter=parameter, value=value)
 
 
 def summarise(jobs: list[SweepJob], records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ Each claim is made where the profile says its budget can show it (harness.checks
 predictor fails every one of them (tests/test_checks.py)."""
 
 import math
+import statistics
 
 import pytest
 
@@ -50,10 +51,12 @@ def test_result_record_is_complete(trained_run, case):
 
 
 def test_close_to_full_fine_tuning(gap_case, harness):
-    """Where the profile bounds it, an approach stays within a gap of full fine-tuning's accuracy."""
-    approach = harness.require(gap_case)
-    full = harness.require(gap_case.against_full())
+    """Where the profile bounds it, an approach's mean accuracy over the seeds stays within a gap of full
+    fine-tuning's (same seeds, so the same training subsets)."""
+    approach, full = ([harness.require(case).accuracy for case in gap_case.cases(name)] for name in (gap_case.approach, "full"))
     allowed = harness.profile.max_gap_to_full[gap_case.task][gap_case.approach]
-    assert full.accuracy - approach.accuracy <= allowed, (
-        f"{gap_case.approach} {approach.accuracy:.3f} vs full {full.accuracy:.3f}: gap above {allowed}"
+    gap = statistics.fmean(full) - statistics.fmean(approach)
+    assert gap <= allowed, (
+        f"{gap_case.approach} {statistics.fmean(approach):.3f} vs full {statistics.fmean(full):.3f} over seeds "
+        f"{list(gap_case.seeds)}: gap {100 * gap:.1f} points, above {100 * allowed:.1f}"
     )

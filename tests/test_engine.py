@@ -44,7 +44,7 @@ def test_run_writes_a_complete_record_then_reuses_it(job, tmp_path, monkeypatch)
     assert record["peak_memory_kind"].startswith("CPU peak RSS during training, above the worker's idle baseline")
     assert record["memory_baseline_bytes"] > 100 * 2**20 and 0 < record["peak_memory_bytes"]
     assert record["split_spec"] == "train=train eval=validation" and record["train_examples"] == 64
-    assert record["inference_examples"] == 32 and record["wall_seconds"] > 0
+    assert record["eval_examples"] == 32 and record["wall_seconds"] > 0
     assert {"torch", "transformers", "datasets"} <= set(record["package_versions"])
 
     def no_worker(*args, **kwargs):

@@ -42,10 +42,26 @@ def test_project_suite_is_valid():
     ("kind: multitask\nname: mix\ntasks: [sst2, imdb]\nsamplers: [{name: uniform}]\napproaches: [full]\n", "imdb has no train split"),
     ("kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: uniform}]\napproaches: [full]\ntext_prefixes: true\n",
      "field 'text_prefixes': tasks sst2, rte declare no prefix"),
+    ("kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: temperature}]\napproaches: [full]\nequal_budget: [temperature]\n",
+     "field 'equal_budget': temperature names no sampler of the suite \\(known: temperature-T2\\)"),
 ])
 def test_suite_errors_name_the_field(tmp_path, text, message):
     with pytest.raises(SpecError, match=message):
         load_suite(write_suite(tmp_path, text), TASKS, APPROACHES)
+
+
+def test_equal_budget_sampler_also_trains_the_summed_single_task_steps(tmp_path, mirror):
+    suite = load_suite(write_suite(tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\napproaches: [full]\n"
+                                             "samplers: [{name: uniform}, {name: proportional}]\nequal_budget: [proportional]\n"), TASKS, APPROACHES)
+    profile = load_profile("quick")
+    jobs = multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-bert"), profile, [0], mirror)
+    assert [job.name for job in jobs] == ["mix-uniform-full-seed0", "mix-proportional-full-seed0", "mix-proportional-equal-budget-full-seed0"]
+    sizes = {"sst2": 2000, "rte": 1000}
+    summed = jobs[0].single_task_steps(TASKS["sst2"], 2000) + jobs[0].single_task_steps(TASKS["rte"], 1000)
+    assert jobs[2].steps(sizes) == summed and jobs[1].steps(sizes) == round(summed * profile.multitask_step_share) < summed
+    assert len({job.config_hash for job in jobs}) == 3
+    at_full_share = profile.model_copy(update={"multitask_step_share": 1.0})
+    assert len(multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-bert"), at_full_share, [0], mirror)) == 2  # no duplicate
 
 
 def test_heads_are_disjoint_slices_with_their_own_loss():

@@ -34,8 +34,6 @@ class Method:
     unavailable: Callable[["ModelRef", BaseModel], str | None] = _nothing_missing
     # Builds the base classifier when the method needs a special load (QLoRA's 4-bit weights).
     build: Callable | None = None
-    # A merged copy for inference-speed measurement (LoRA), or None when merging does not apply.
-    merged: Callable[["nn.Module"], "nn.Module"] | None = None
 
 
 METHODS: dict[str, Method] = {}

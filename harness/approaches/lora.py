@@ -39,13 +39,6 @@ def apply_lora(model, params: LoraParams, arch):
     return get_peft_model(model, config)
 
 
-def merged_lora(model):
-    """A copy with the low-rank updates folded into the base weights, as deployed."""
-    import copy
-
-    return copy.deepcopy(model).merge_and_unload()
-
-
 def bitsandbytes_missing(model_ref, params) -> str | None:
     try:
         version = metadata.version("bitsandbytes")
@@ -81,5 +74,5 @@ def build_4bit(model_ref, num_labels: int, label_names: list[str], seed: int):
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
 
 
-register(Method(name="lora", params=LoraParams, apply=apply_lora, merged=merged_lora))
+register(Method(name="lora", params=LoraParams, apply=apply_lora))
 register(Method(name="qlora", params=LoraParams, apply=apply_lora, unavailable=bitsandbytes_missing, build=build_4bit))

@@ -1,0 +1,25 @@
+"""Sweeps: one job per value, scored on the dev slice only, summarised into the value chosen."""
+
+from dataclasses import replace
+
+from harness import jobs, sweep
+from harness.engine import run
+from harness.models import resolve_model
+from harness.registry import load_approaches, load_profile
+from harness.results import ResultStore
+
+
+def test_sweep_scores_the_dev_slice_only_and_chooses_the_best_value(mirror, sst2_spec, tmp_path):
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "dev_examples": 32, "task_overrides": {}})
+    base = jobs.Job(task=sst2_spec, ood_tasks=(), approach=load_approaches().specs["head-only"], model=resolve_model("tiny-bert"),
+                    profile=profile, seed=0, source=mirror)
+    sweep_jobs = [sweep.sweep_job(replace(base, seed=0), "head_learning_rate", value) for value in ("1e-6", "1e-2")]
+    assert sweep_jobs[0].training.head_learning_rate == 1e-6 and len({job.config_hash for job in sweep_jobs} | {base.config_hash}) == 3
+    records = run(sweep_jobs, ResultStore(tmp_path))
+    assert all(r["status"] == "ok" for r in records), [r.get("failure") for r in records]
+    assert all(r["kind"] == "sweep" and r["dev"]["examples"] == 32 for r in records)
+    assert not any({"eval", "metrics", "ood"} & set(r) for r in records), "a sweep never scores the evaluation split"
+    summary = sweep.summarise(sweep_jobs, records)
+    dev = {job.value: r["dev"]["metrics"]["accuracy"] for job, r in zip(sweep_jobs, records)}
+    assert summary["dev_accuracy"] == {value: round(accuracy, 4) for value, accuracy in dev.items()}
+    assert summary["chosen"] == max(dev, key=dev.get) and summary["dev_split"].startswith("train, 32 examples")
