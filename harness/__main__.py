@@ -87,6 +87,27 @@ def write_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def pin_reference(args: argparse.Namespace) -> int:
+    from harness import references
+
+    profile = load_profile(args.profile)
+    model = resolve_model(args.model).name
+    scope = leaderboard.Scope(profile.name, profile.description, model, mirror_from(args.data_dir).describe())
+    records = leaderboard.select(ResultStore(Path(args.results_dir)).records(), scope)
+    path = SUITES_DIR / f"{args.suite}.yaml"
+    tasks, approaches = load_tasks().specs, load_approaches().specs
+    approach = references.load_reference_suite(path, tasks, approaches).approach
+    finished = max((r["finished_at"] for r in records), default="")[:10]
+    reference = references.pin(path, records, model, approach, f"this harness's {profile.name}-profile run finished {finished}",
+                               tasks, approaches, if_missing=args.if_missing)
+    if reference is None:
+        print(f"{model} already has a reference in {display_path(path)}; left as it is")
+        return 0
+    accuracies = ", ".join(f"{task} {100 * value:.1f}" for task, value in reference.accuracy.items())
+    print(f"pinned {model} in {display_path(path)}: {accuracies}")
+    return 0
+
+
 def run_sweep(args: argparse.Namespace) -> int:
     from harness import sweep
     from harness.engine.runner import run
@@ -137,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     sweeper.add_argument("--seeds", default="0", help="comma-separated")
     sweeper.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
     sweeper.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
+    pinner = commands.add_parser("pin-reference", help="pin a model's published-number gate to this store's runs (harness.references)")
+    pinner.add_argument("--model", required=True)
+    pinner.add_argument("--profile", default="full")
+    pinner.add_argument("--suite", default="published", help="a suite of kind 'reference' in suites/")
+    pinner.add_argument("--if-missing", action="store_true", help="do nothing where the model has a reference already")
+    pinner.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
+    pinner.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
     commands.add_parser("plan", help="print the jobs `pytest suites/ ARGS` would train, reuse or skip (takes pytest's options)")
     args, pytest_args = parser.parse_known_args(argv)
     if args.kind == "plan":
@@ -150,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             return write_leaderboard(args)
         if args.kind == "sweep":
             return run_sweep(args)
+        if args.kind == "pin-reference":
+            return pin_reference(args)
         return validate(args.kind, args.files) if args.action == "validate" else list_specs(args.kind)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)

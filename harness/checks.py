@@ -7,6 +7,7 @@ A claim is made only where the profile says its budget can show it (`learns`, `b
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -69,4 +70,15 @@ def not_below_baseline(accuracy: float, baseline: float, tolerance: float, what:
     assert accuracy >= baseline - tolerance, (
         f"{what}: accuracy {accuracy:.3f} is {100 * (baseline - accuracy):.1f} points below the frozen-feature "
         f"baseline ({baseline:.3f}); the profile allows {100 * tolerance:.1f}"
+    )
+
+
+def near_reference(summaries: list[dict[str, Any]], reference: float, reference_standard_error: float, what: str) -> None:
+    """The mean accuracy over seeds is within 2 standard errors of a reference accuracy: this run's (bootstrap
+    over seeds and examples) and the reference's own, combined as independent."""
+    interval = bootstrap(np.stack([correct(summary) for summary in summaries]))
+    tolerance = STANDARD_ERRORS * math.hypot(interval.standard_error, reference_standard_error)
+    assert abs(interval.mean - reference) <= tolerance, (
+        f"{what}: accuracy {interval.mean:.3f} over {len(summaries)} seeds is {100 * (interval.mean - reference):+.1f} points "
+        f"from the reference {reference:.3f}; allowed ±{100 * tolerance:.1f} ({STANDARD_ERRORS} standard errors)"
     )

@@ -190,7 +190,16 @@ def in_domain_table(groups, baselines) -> str:
     for approach in approaches:
         rows.append([approach] + [accuracy_cell(groups.get((task, approach), []), None if approach == "full" else groups.get((task, "full")),
                                                 baselines.get(task)) for task in tasks])
+    rows.append(["splits (train, eval)"] + [_splits_cell([r for (t, _), runs in groups.items() if t == task for r in runs]) for task in tasks])
     return table(rows, headers=["approach"] + tasks)
+
+
+def _splits_cell(runs) -> str:
+    """The splits the task's runs used; 'fallback' where the source lacked the task's own (tasks/<task>.yaml)."""
+    used = sorted({r["split_spec"] for r in runs})
+    declared = runs[0]["config"]["task"]["splits"]
+    own = f"train={declared['train']} eval={declared['eval']}"
+    return "; ".join(spec if spec == own else f"fallback {spec}" for spec in used)
 
 
 def out_of_domain_table(groups, baselines) -> str:

@@ -6,7 +6,8 @@ and the leaderboard written at the end of a session that trained.
 - `frozen_features_run`: the frozen-feature baseline of the case's task and seed (harness.baselines).
 - `gap_case`: (task, approach) pairs whose gap to full fine-tuning (mean over seeds) the profile bounds.
 - `<fixture>_job` / `<fixture>_run` for every suite kind (harness.suitekinds: `multitask`,
-  `sequential`, `probe`, `pretraining`): one per job of every valid suite YAML of that kind.
+  `sequential`, `probe`, `pretraining`): one per job of every valid suite YAML of that kind;
+  `reference_job` (published-number gates, harness.references) reads the single-task runs it needs.
 
 After collection and `-k`/`-m` deselection, the jobs the selected tests read are planned with their
 dependencies (harness.engine) and run on warm workers while tests wait for their own. Under
@@ -184,9 +185,12 @@ class HarnessSession:
         return self.seeds or self.profile.suite_seeds or self.profile.seeds
 
     def job(self, case: Case) -> jobs.Job:
-        task = self.tasks[case.task]
-        return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[case.approach],
-                        model=self.model, profile=self.profile, seed=case.seed, source=self.source)
+        return self.single_task_job(case.task, case.approach, case.seed)
+
+    def single_task_job(self, task_name: str, approach: str, seed: int) -> jobs.Job:
+        task = self.tasks[task_name]
+        return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[approach],
+                        model=self.model, profile=self.profile, seed=seed, source=self.source)
 
     def frozen_features_job(self, case: Case):
         from harness.baselines import FrozenFeaturesJob
@@ -220,7 +224,7 @@ class HarnessSession:
             needed += [self.job(case) for approach in (params["gap_case"].approach, "full") for case in params["gap_case"].cases(approach)]
         for kind in kinds().values():
             job = params.get(f"{kind.fixture}_job")
-            if hasattr(job, "config_hash"):
+            if hasattr(job, "name"):  # an empty parametrization holds a placeholder
                 needed += kind.needs(job)
         return needed
 
@@ -439,7 +443,8 @@ def _run_fixture(fixture: str):
 
 
 for _kind in kinds().values():
-    globals()[f"{_kind.fixture}_run"] = _run_fixture(_kind.fixture)
+    if _kind.runs_own_job:
+        globals()[f"{_kind.fixture}_run"] = _run_fixture(_kind.fixture)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -21,6 +21,7 @@ class SuiteKind:
     load: Callable[[Path, dict, dict], Any]  # parses the YAML and checks the tasks and approaches it names
     jobs: Callable[[Any, Any], list]  # (suite, session) -> the suite's jobs for the session's model, profile, seeds
     needs: Callable[[Any], tuple] = _itself  # the jobs a test of this kind reads: its own, and any it compares with
+    runs_own_job: bool = True  # False: the kind's `<fixture>_job` is a check over `needs`, with no `<fixture>_run`
 
 
 KINDS: dict[str, SuiteKind] = {}
@@ -36,6 +37,7 @@ def kinds() -> dict[str, SuiteKind]:
     import harness.multitask  # noqa: F401
     import harness.pretraining  # noqa: F401
     import harness.probe  # noqa: F401
+    import harness.references  # noqa: F401
     import harness.sequential  # noqa: F401
 
     return KINDS

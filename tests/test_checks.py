@@ -11,11 +11,12 @@ import pytest
 
 from harness.results import encode_ids
 from harness.pytest_plugin import TrainedRun
-from harness.registry import load_profile
+from harness.registry import load_profile, load_tasks
 from harness.specs import PROJECT_ROOT
 
 EXAMPLES = 400
 MAJORITY = 1
+SST2 = load_tasks().specs["sst2"]
 
 
 def suite(name: str):
@@ -41,7 +42,7 @@ def evaluation(right: float) -> dict:
 def record(right: float | None) -> dict:
     scored = evaluation(right)
     loss_end = 0.69 if right is None else 0.4
-    return {"task": "sst2", "approach": "lora", "majority_class": MAJORITY, "metrics": scored["metrics"], "eval": scored,
+    return {"task": "sst2", "approach": "lora", "majority_class": MAJORITY, "split_spec": SST2.splits.describe(), "metrics": scored["metrics"], "eval": scored,
             "ood": {"imdb": evaluation(right)}, "train_loss_start": 0.69, "train_loss_end": loss_end,
             "tasks": ["sst2", "mnli"], "per_task": {"sst2": scored, "mnli": evaluation(right)},
             "chain": ["sst2", "mnli"], "stages": [{"evaluations": {"sst2": scored}}, {"evaluations": {"mnli": evaluation(right)}}],
@@ -54,6 +55,9 @@ def run(right: float | None) -> TrainedRun:
 
 HARNESS = SimpleNamespace(profile=load_profile("quick"))  # claims SST-2 and MNLI learn, and beats frozen features on SST-2
 FROZEN_FEATURES = TrainedRun(job=None, record={"metrics": {"accuracy": 0.78}}, run_dir=Path("."))
+# A published 85 % for full fine-tuning on SST-2, checked against two seeds' runs.
+GATE = SimpleNamespace(name="published-sst2-m", task=SST2, jobs=("seed0", "seed1"), accuracy=0.85, source_standard_error=0.0,
+                       suite=SimpleNamespace(approach="full"), reference=SimpleNamespace(model="m", source="a paper"))
 
 CLAIMS = {
     "beats the majority class": lambda r: suite("test_single_task").test_beats_majority_class(r, HARNESS),
@@ -63,6 +67,8 @@ CLAIMS = {
     "multi-task floor": lambda r: suite("test_multitask").test_every_task_learned_where_the_profile_claims_it(r, HARNESS),
     "sequential floor": lambda r: suite("test_sequential").test_every_stage_learns_its_task(r, HARNESS),
     "knowledge probes": lambda r: suite("test_knowledge").test_probes_read_knowledge_before_and_after(r, HARNESS),
+    "published-number gate": lambda r: suite("test_published").test_full_fine_tuning_reproduces_the_published_accuracy(
+        GATE, SimpleNamespace(require=lambda job: r)),
 }
 
 

@@ -17,15 +17,18 @@ def record(task="sst2", approach="full", seed=0, accuracy=0.8, finished="2026-01
         peak_memory_kind="CPU peak RSS of the job process", train_seconds=2.0, train_samples_per_second=50.0,
         eval_samples_per_second=500.0, split_spec="train=train eval=validation", train_examples=400, eval_examples=100,
         config_hash=f"h{task}{approach}{seed}{finished[-2:]}", hardware="CPU test",
+        config={"task": {"splits": {"train": "train", "eval": "validation"}}},
     )
     return base | changes
 
 
 def test_render_aggregates_seeds_and_shows_every_table():
-    records = [record(seed=0, accuracy=0.80), record(seed=1, accuracy=0.90), record(task="rte", accuracy=0.6)]
+    records = [record(seed=0, accuracy=0.80), record(seed=1, accuracy=0.90),
+               record(task="rte", accuracy=0.6, split_spec="train=validation[:80%] eval=validation[80%:]")]
     text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE, now=dt.datetime(2026, 1, 2))
     assert "**Profile:** quick — a test profile" in text and "**Hardware:** CPU test" in text
     assert "85.0 ± 7.1" in text  # mean and sample std of 80 and 90
+    assert "| splits (train, eval)" in text and "fallback train=validation[:80%] eval=validation[80%:]" in text
     assert "| majority class (of the training split) |" in text
     assert "sst2 → imdb" in text and "75.0 ± 7.1" in text
     assert "train=train eval=validation" in text and "10.000%" in text and "3.0 MiB" in text

@@ -1,0 +1,123 @@
+"""Published-number gates (suite kind `reference`, e.g. suites/published.yaml): full fine-tuning of a
+named pre-trained model, at the named profiles, against the accuracy its source published on the same
+evaluation split. The tolerance comes from the spread of this harness's own seeds and evaluation
+examples (harness.stats) and of the source's runs where it states one; nothing is a guessed margin.
+
+A gate reads the single-task runs of its model, task and the session's seeds; it adds no job of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from harness.errors import SpecError
+from harness.jobs import Job
+from harness.specs import NAME_PATTERN, ApproachSpec, Spec, TaskSpec, check_known, load_spec
+from harness.suitekinds import SuiteKind, register
+
+
+class ReferenceSpec(Spec):
+    model: str = Field(description="the model as --model names it: a built-in alias or a hub id")
+    source: str = Field(min_length=1, description="where the numbers come from: paper and table, or the run that pinned them")
+    accuracy: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(description="task -> published accuracy on the task's eval split (0-1)")
+    source_standard_error: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default={}, description="task -> the standard error of the published number, where the source gives its runs' spread")
+
+
+class ReferenceSuiteSpec(Spec):
+    kind: Literal["reference"]
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    approach: str = Field(default="full", description="the approach the references were obtained with")
+    profiles: list[str] = Field(min_length=1, description="profiles whose budget matches the sources' (whole train splits)")
+    references: list[ReferenceSpec] = Field(min_length=1)
+
+
+def load_reference_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec]) -> ReferenceSuiteSpec:
+    suite = load_spec(ReferenceSuiteSpec, path)
+    where = f"{path.parent.name}/{path.name}"
+    check_known(where, "approach", [suite.approach], approaches)
+    for index, reference in enumerate(suite.references):
+        check_known(where, f"references.{index}.accuracy", list(reference.accuracy), tasks)
+        check_known(where, f"references.{index}.source_standard_error", list(reference.source_standard_error), reference.accuracy)
+    return suite
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One (model, task) reference and the session's runs it is checked against, one per seed."""
+
+    suite: ReferenceSuiteSpec
+    reference: ReferenceSpec
+    task: TaskSpec
+    jobs: tuple[Job, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite.name}-{self.task.name}-{self.reference.model}"
+
+    @property
+    def accuracy(self) -> float:
+        return self.reference.accuracy[self.task.name]
+
+    @property
+    def source_standard_error(self) -> float:
+        return self.reference.source_standard_error.get(self.task.name, 0.0)
+
+
+def gates(suite: ReferenceSuiteSpec, session) -> list[Gate]:
+    """The suite's gates for the session's model and profile; none elsewhere."""
+    if session.profile.name not in suite.profiles:
+        return []
+    return [Gate(suite, reference, session.tasks[task],
+                 tuple(session.single_task_job(task, suite.approach, seed) for seed in session.seeds_for(task)))
+            for reference in suite.references if reference.model == session.model.name for task in reference.accuracy]
+
+
+def pin(path: Path, records: list[dict[str, Any]], model: str, approach: str, run: str,
+        tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec], if_missing: bool = False) -> ReferenceSpec | None:
+    """Appends to the suite at `path` a reference for `model` taken from a run's records (the selected
+    leaderboard records of one profile, model and data source): per task, the mean accuracy of
+    `approach` over its seeds and, as the source's standard error, that mean's bootstrap standard error.
+    With `if_missing`, a model that has a reference already is left alone (None)."""
+    from harness.checks import correct
+    from harness.stats import bootstrap
+
+    suite = load_reference_suite(path, tasks, approaches)
+    if any(reference.model == model for reference in suite.references):
+        if if_missing:
+            return None
+        raise SpecError(f"{path.name}: field 'references': {model} already has a reference; remove it to pin another run")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("kind", "single-task") == "single-task" and record["approach"] == approach and record["status"] == "ok":
+            runs.setdefault(record["task"], []).append(record)
+    if not runs:
+        raise SpecError(f"no successful {approach} single-task runs of {model} in the results store to pin")
+    intervals = {task: bootstrap(np.stack([correct(r["eval"]) for r in task_runs])) for task, task_runs in sorted(runs.items())}
+    seeds = sorted({r["seed"] for task_runs in runs.values() for r in task_runs})
+    first = next(iter(runs.values()))[0]
+    reference = ReferenceSpec(
+        model=model, source=f"{run}: seeds {', '.join(map(str, seeds))}; {first['hardware']}; {first['data_source']}",
+        accuracy={task: round(interval.mean, 4) for task, interval in intervals.items()},
+        source_standard_error={task: round(interval.standard_error, 4) for task, interval in intervals.items()})
+    original = path.read_text()
+    # Appended as text, so that the file's comments stay; `references` must be its last key (checked below).
+    path.write_text(original.rstrip("\n") + "\n  - " + json.dumps(reference.model_dump()) + "\n")
+    try:
+        if load_reference_suite(path, tasks, approaches).references[-1] != reference:
+            raise SpecError(f"{path.name}: the pinned reference did not land in 'references' (it must be the file's last key)")
+    except SpecError:
+        path.write_text(original)
+        raise
+    return reference
+
+
+register(SuiteKind(name="reference", fixture="reference", load=load_reference_suite, jobs=gates, needs=lambda gate: gate.jobs,
+                   runs_own_job=False))

@@ -1,0 +1,32 @@
+"""The nightly GPU workflow: actionlint passes on it, and it runs the command the README documents for GPUs."""
+
+import re
+import shutil
+import subprocess
+
+import yaml
+
+from harness.specs import PROJECT_ROOT
+
+WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "nightly-gpu.yml"
+
+
+def test_actionlint_passes_on_the_workflows():
+    actionlint = shutil.which("actionlint")
+    assert actionlint, "actionlint is not installed: pip install -e '.[test]'"
+    result = subprocess.run([actionlint], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def readme_gpu_command() -> str:
+    """The README's full-profile command (its line in a bash block, comment dropped)."""
+    blocks = re.findall(r"```bash\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(), flags=re.S)
+    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines() if "--profile full" in line]
+    assert len(lines) == 1, f"expected one full-profile command in the README's bash blocks, found {lines}"
+    return lines[0]
+
+
+def test_workflow_runs_the_readme_gpu_command():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    (benchmark,) = [step for job in jobs.values() for step in job["steps"] if step.get("id") == "benchmark"]
+    assert " ".join(benchmark["run"].split()) == " ".join(readme_gpu_command().split())
