@@ -82,7 +82,8 @@ def write_leaderboard(args: argparse.Namespace) -> int:
     scope = leaderboard.Scope(profile.name, profile.description, resolve_model(args.model or profile.model).name,
                               mirror_from(args.data_dir).describe())
     output = Path(args.output or PROJECT_ROOT / profile.leaderboard)
-    shown = leaderboard.write(output, ResultStore(Path(args.results_dir)).records(), scope)
+    store = ResultStore(Path(args.results_dir))
+    shown = leaderboard.write(output, store.records(), scope, store.root)
     print(f"leaderboard with {shown} runs written to {output}")
     return 0
 

@@ -45,21 +45,21 @@ class FrozenFeaturesJob(JobBase):
 
     def execute(self, run_dir) -> dict[str, Any]:
         import numpy as np
-        import torch
         from accelerate.utils import set_seed
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        from harness.evaluate import scored
+        from harness.scoring import scored
         from harness.heads import pooled_features
         from harness.jobs import load_task_data
         from harness.models import build_classifier, load_tokenizer
+        from harness.train import default_device
 
         set_seed(self.seed)
         tokenizer = load_tokenizer(self.model)
         data = load_task_data(self, self.task, tokenizer)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = default_device()
         encoder = build_classifier(self.model, self.task.num_labels, self.task.label_names, self.seed).to(device)
 
         def features(dataset):

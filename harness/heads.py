@@ -61,7 +61,7 @@ def attach_pooling(model, arch, pooling: str):
 
 def pooled_features(model, dataset, tokenizer, batch_size: int, device, pooling: str = "mean") -> np.ndarray:
     """The encoder's last hidden layer, pooled (mean over attended positions, or the first token), in dataset order."""
-    from harness.evaluate import length_sorted_batches
+    from harness.scoring import length_sorted_batches
 
     model.eval()
     features = None

@@ -162,7 +162,7 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     """Train and evaluate in this process."""
     from accelerate.utils import set_seed
 
-    from harness.evaluate import evaluate
+    from harness.scoring import score
     from harness.models import load_tokenizer
     from harness.train import TaskBatches, make_accelerator, train
 
@@ -182,10 +182,10 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
 
     majority = data.majority_class
     record = {"status": "ok", **data.describe(), "majority_class": majority, "model_params": model_params,
-              "dev": evaluate(model, data.dev_set, tokenizer, job.task, batch_size, accelerator.device, majority).summary()}
+              "dev": score(model, data.dev_set, tokenizer, job.task, batch_size, accelerator.device, majority).summary()}
     if job.scores_eval_split:
-        in_domain = evaluate(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device, majority)
-        ood = {name: evaluate(model, ood_set, tokenizer, task, batch_size, accelerator.device, majority) for name, (task, ood_set) in ood_sets.items()}
+        in_domain = score(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device, majority)
+        ood = {name: score(model, ood_set, tokenizer, task, batch_size, accelerator.device, majority) for name, (task, ood_set) in ood_sets.items()}
         record |= {"eval_examples": in_domain.examples, "metrics": in_domain.metrics, "majority_rate": in_domain.majority_rate,
                    "eval": in_domain.summary(), "ood": {name: e.summary() for name, e in ood.items()},
                    "eval_seconds": in_domain.seconds, "ood_eval_seconds": sum(e.seconds for e in ood.values()),

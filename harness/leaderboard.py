@@ -7,6 +7,7 @@ seed) the newest record counts, and seeds are aggregated as mean ± standard dev
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -219,11 +220,52 @@ def out_of_domain_table(groups, baselines) -> str:
     return table(rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"])
 
 
-def cost_table(groups) -> str:
+INFERENCE_FILE = "benchmarks/inference-{profile}.json"  # in the results store, merged from each inference pass's JSON
+
+
+def _inference_key(benchmark: dict[str, Any]) -> tuple[str, str, str] | None:
+    info = benchmark.get("extra_info", {})
+    return (info["task"], info["approach"], info["variant"]) if "variant" in info else None
+
+
+def keep_inference(benchmark_json: Path, store_root: Path, profile: str) -> None:
+    """Merges a pass's pytest-benchmark JSON into the store's (INFERENCE_FILE): its benchmarks replace those
+    of the same (task, approach, variant), the others stay, so a `-k` selection updates only its rows."""
+    target = Path(store_root) / INFERENCE_FILE.format(profile=profile)
+    new = json.loads(Path(benchmark_json).read_text())
+    if target.is_file():
+        replaced = {_inference_key(b) for b in new["benchmarks"]}
+        new["benchmarks"] += [b for b in json.loads(target.read_text())["benchmarks"] if _inference_key(b) not in replaced]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, json.dumps(new, indent=1))
+
+
+def load_inference(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(task, approach, variant) -> pytest-benchmark's statistics (seconds) from its JSON; {} where there is none."""
+    if not path.is_file():
+        return {}
+    benchmarks = json.loads(path.read_text())["benchmarks"]
+    return {_inference_key(b): b["stats"] for b in benchmarks if _inference_key(b)}
+
+
+def _latency(stats: dict[str, Any] | None) -> str:
+    return f"{1000 * stats['median']:.1f} [{1000 * stats['q1']:.1f}, {1000 * stats['q3']:.1f}]" if stats else "–"
+
+
+def _against_plain(stats: dict[str, Any] | None, plain: dict[str, Any] | None) -> str:
+    """Median over the plain model's median; ≈ where the two interquartile ranges overlap."""
+    if not stats or not plain:
+        return "–"
+    overlap = stats["q1"] <= plain["q3"] and plain["q1"] <= stats["q3"]
+    return f"{stats['median'] / plain['median']:.2f}×" + (" ≈" if overlap else "")
+
+
+def cost_table(groups, inference: dict[tuple[str, str, str], dict[str, Any]]) -> str:
     rows = []
     for (task, approach), runs in sorted(groups.items()):
         first = runs[0]
         memory = [r["peak_memory_bytes"] for r in runs if r["peak_memory_bytes"] is not None]
+        plain = inference.get((task, approach, "plain"))
         rows.append([
             approach, task, f"{first['method_params']:,}", f"{first['head_params']:,}",
             f"{100 * first['trainable_params'] / first['model_params']:.3f}%",
@@ -231,9 +273,13 @@ def cost_table(groups) -> str:
             _bytes(statistics.fmean(memory) if memory else None),
             f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
             f"{statistics.fmean(r['train_samples_per_second'] for r in runs):.1f}",
+            _latency(inference.get((task, approach, "trained"))),
+            _against_plain(inference.get((task, approach, "trained")), plain),
+            _against_plain(inference.get((task, approach, "merged")), plain),
         ])
     return table(rows, headers=["approach", "task", "method params", "head params", "trainable % of model", "saved state",
-                                   "peak memory", "train s", "train samples/s"])
+                                   "peak memory", "train s", "train samples/s", "inference ms/batch [IQR]", "vs plain",
+                                   "merged vs plain"])
 
 
 def runs_table(groups) -> str:
@@ -418,7 +464,7 @@ def pretraining_table(records: list[dict[str, Any]], single: dict[tuple[str, str
 
 
 def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None,
-           generalization_plot: str | None = None) -> str:
+           generalization_plot: str | None = None, inference: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     groups = _group(records)
     failures = [r for r in records if r["status"] != "ok"]
@@ -462,8 +508,12 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         lines += ["## Cost", "", f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
                   "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
                   "unfreezes in the encoder; head params: the task head, trained under every approach (BERT's pooler or "
-                  "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above).", "",
-                  cost_table(groups), "",
+                  "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above). "
+                  "Inference: pytest-benchmark's median [interquartile range] over rounds of predicting one batch of the "
+                  "eval split (suites/test_inference.py, a pass of its own after training); vs plain: over the plain "
+                  "pre-trained classifier timed just before it, ≈ where the two ranges overlap; merged: LoRA folded "
+                  "into the weights. – where no inference pass has run.", "",
+                  cost_table(groups, inference or {}), "",
                   "## Runs", "", runs_table(groups), ""]
     lines += multitask_tables(records, groups)
     lines += sequential_tables(records, groups)
@@ -491,8 +541,9 @@ def _head(record: dict[str, Any]) -> str:
             else "the architecture's own pooler / pre_classifier over the first token → linear classifier")
 
 
-def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope) -> int:
-    """Writes the leaderboard for `scope`, and its plot beside it; returns how many runs it shows."""
+def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_root: Path | None = None) -> int:
+    """Writes the leaderboard for `scope`, and its plot beside it; returns how many runs it shows. The
+    inference columns come from the store's benchmark JSON (INFERENCE_FILE), where there is one."""
     path = Path(path)
     selected = select(records, scope)
     groups = _group(selected)
@@ -500,6 +551,7 @@ def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope) -> int:
     generalization = path.with_name(f"{path.stem}-generalization.png")
     drawn = plot_accuracy_vs_parameters(groups, plot)
     generalization_drawn = plot_generalization(groups, generalization)
+    inference = load_inference(Path(store_root) / INFERENCE_FILE.format(profile=scope.profile)) if store_root else {}
     atomic_write_text(path, render(selected, scope, plot=plot.name if drawn else None,
-                                   generalization_plot=generalization.name if generalization_drawn else None))
+                                   generalization_plot=generalization.name if generalization_drawn else None, inference=inference))
     return len(selected)

@@ -214,7 +214,7 @@ class MixtureBatches:
 def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
-    from harness.evaluate import evaluate
+    from harness.scoring import score
     from harness.checkpoints import save_trainable
     from harness.heads import MultiTaskHeads, TaskView
     from harness.jobs import build_model, load_task_data, measured_training
@@ -247,11 +247,11 @@ def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
     for index, task in enumerate(job.tasks):
         view = TaskView(heads, index)
         majority = data[task.name].majority_class
-        result = evaluate(view, data[task.name].eval_set, tokenizer, task, batch_size, accelerator.device, majority)
+        result = score(view, data[task.name].eval_set, tokenizer, task, batch_size, accelerator.device, majority)
         per_task[task.name] = result.summary() | {"split_spec": data[task.name].splits.describe(), "train_examples": sizes[task.name]}
         for (source_name, _), (target, ood_set) in ood_sets.items():
             if source_name == task.name:
-                ood[f"{task.name}→{target.name}"] = evaluate(view, ood_set, tokenizer, target, batch_size, accelerator.device, majority).summary()
+                ood[f"{task.name}→{target.name}"] = score(view, ood_set, tokenizer, target, batch_size, accelerator.device, majority).summary()
     return {
         "status": "ok",
         "per_task": per_task,

@@ -188,6 +188,7 @@ class ProbeBaselineJob(JobBase):
         from accelerate.utils import set_seed
 
         from harness.models import build_classifier, load_tokenizer
+        from harness.train import default_device
 
         set_seed(self.seed)
         train_rows, eval_rows, text_task, split_spec = self.probe.rows(self)
@@ -195,7 +196,7 @@ class ProbeBaselineJob(JobBase):
                                                          "split_spec": split_spec}))
         tokenizer = load_tokenizer(self.model)
         train_set, eval_set = probe_datasets(self, run_dir, tokenizer)
-        device = make_device()
+        device = default_device()
         # Mean-pooled encoder features do not depend on the head, so any label count serves.
         plain = build_classifier(self.model, 2, ["a", "b"], self.seed)
         evaluation = probe_evaluation(plain.to(device), train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed)
@@ -213,12 +214,6 @@ def probe_datasets(job, baseline_dir: Path, tokenizer):
     task = TaskSpec.model_validate(saved["task"])
     max_length = job.max_length(task)
     return tuple(tokenize(task, Dataset.from_dict(saved[part]), tokenizer, max_length) for part in ("train", "eval"))
-
-
-def make_device():
-    from harness.train import make_accelerator
-
-    return make_accelerator().device
 
 
 @dataclass(frozen=True)
@@ -260,13 +255,14 @@ class ProbeJob(DerivedJob):
         from harness.checkpoints import restore
         from harness.models import load_tokenizer
         from harness.results import ResultStore
+        from harness.train import default_device
 
         set_seed(self.seed)
         store = ResultStore(run_dir.parent.parent)
         baseline = store.load(self.baseline.config_hash)
         tokenizer = load_tokenizer(self.model)
         train_set, eval_set = probe_datasets(self, store.run_dir(self.baseline.config_hash), tokenizer)
-        device = make_device()
+        device = default_device()
         model = restore(self.trained, store.run_dir(self.trained.config_hash)).to(device)
         evaluation = probe_evaluation(model, train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed)
         after, before = evaluation["metrics"]["accuracy"], baseline["probe_accuracy"]
@@ -277,12 +273,12 @@ class ProbeJob(DerivedJob):
 
 
 def probe_evaluation(model, train_set, eval_set, tokenizer, batch_size: int, device, seed: int) -> dict[str, Any]:
-    """A logistic-regression probe on the model's mean-pooled features: its evaluation summary (harness.evaluate)."""
+    """A logistic-regression probe on the model's mean-pooled features: its evaluation summary (harness.scoring)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from harness.evaluate import Evaluation
+    from harness.scoring import Evaluation
     from harness.heads import pooled_features
 
     labels = np.asarray(train_set["labels"])

@@ -2,7 +2,8 @@
 and the leaderboard written at the end of a session that trained.
 
 - `case` / `trained_run`: single-task runs over (task, approach, seed), ids like `sst2-full-seed0`;
-  `@pytest.mark.harness_cases(ood=True)` keeps tasks with an out-of-domain evaluation.
+  `@pytest.mark.harness_cases(ood=True)` keeps tasks with an out-of-domain evaluation, `first_seed=True`
+  each task's first seed only.
 - `frozen_features_run`: the frozen-feature baseline of the case's task and seed (harness.baselines).
 - `gap_case`: (task, approach) pairs whose gap to full fine-tuning (mean over seeds) the profile bounds.
 - `<fixture>_job` / `<fixture>_run` for every suite kind (harness.suitekinds: `multitask`,
@@ -167,10 +168,10 @@ class HarnessSession:
 
     # -- what the session's tests are parametrized over --
 
-    def cases(self, ood_only: bool = False) -> list[Case]:
+    def cases(self, ood_only: bool = False, first_seed: bool = False) -> list[Case]:
         names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
         return [Case(task, approach, seed) for task in names if not ood_only or self.tasks[task].ood_eval
-                for approach in self.approaches for seed in self.seeds_for(task)]
+                for approach in self.approaches for seed in self.seeds_for(task)[:1 if first_seed else None]]
 
     def gap_cases(self) -> list[GapCase]:
         return [GapCase(task, approach, tuple(self.seeds_for(task))) for task, bounds in self.profile.max_gap_to_full.items()
@@ -351,9 +352,11 @@ PRINTER_KEY = pytest.StashKey[StatusPrinter]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "harness_cases(ood=False): parametrize `case` over the harness's (task, approach, seed)")
+    config.addinivalue_line("markers", "harness_cases(ood=False, first_seed=False): parametrize `case` over the harness's "
+                            "(task, approach, seed); ood: tasks with an out-of-domain evaluation; first_seed: each task's first seed")
     config.addinivalue_line("markers", "forgetting: measures forgetting (selected by -k forgetting)")
     config.addinivalue_line("markers", "ood: scores out-of-domain generalization (selected by -k ood)")
+    config.addinivalue_line("markers", "inference: inference latency with pytest-benchmark (a pass of its own: -p no:xdist)")
     if config.getoption("plan") and getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--plan prints the plan in this process: run it without -n")
     try:
@@ -373,7 +376,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash[HARNESS_KEY]
     if "case" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("harness_cases")
-        cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")))
+        cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")), first_seed=bool(marker and marker.kwargs.get("first_seed")))
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
     for name, kind in kinds().items():
         if f"{kind.fixture}_job" in metafunc.fixturenames:
@@ -461,8 +464,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if printer:
         printer.stop()
     trained = any(node.state in ("done", "failed") for node in state.engine.plan.nodes.values())
-    if not trained and (state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())):
+    benchmark_json = config.getoption("benchmark_json", None)  # pytest-benchmark wrote it before this hook
+    benchmarked = bool(benchmark_json) and Path(benchmark_json).is_file()
+    if benchmarked:
+        leaderboard.keep_inference(Path(benchmark_json), state.store.root, state.profile.name)
+    if not (trained or benchmarked) and (state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())):
         return  # nothing new: the leaderboard on disk already shows these records
     with state.store.lock("leaderboard"):
-        shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope())
+        shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope(), state.store.root)
     _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")

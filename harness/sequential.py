@@ -113,7 +113,7 @@ class IndexedBatches:
 def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
-    from harness.evaluate import evaluate
+    from harness.scoring import score
     from harness.checkpoints import save_trainable
     from harness.jobs import build_model, load_task_data, measured_training
     from harness.models import load_tokenizer
@@ -136,7 +136,7 @@ def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
         with measured_training() as measured:
             measured.stats = train(heads, batches, settings, accelerator, desc=f"{job.name} stage {index + 1}: {task.name}",
                                    is_head=arch.is_head)
-        scores = [evaluate(TaskView(heads, j), d.eval_set, tokenizer, t, batch_size, accelerator.device, d.majority_class)
+        scores = [score(TaskView(heads, j), d.eval_set, tokenizer, t, batch_size, accelerator.device, d.majority_class)
                   for j, (t, d) in enumerate(zip(job.chain, data))]
         matrix.append([s.metrics["accuracy"] for s in scores])
         stages.append({"task": task.name, "split_spec": task_data.splits.describe(), "train_examples": len(task_data.train_set),

@@ -31,12 +31,40 @@ SUITES_DIR = PROJECT_ROOT / "suites"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SPLIT_PATTERN = re.compile(r"^(?P<base>[A-Za-z0-9_]+)(\[[^\]]*\])?$")
 
-Metric = Literal["accuracy", "f1", "mcc"]
+METRICS_DIR = PROJECT_ROOT / "harness" / "metrics"  # evaluate metric modules, loaded by path (harness.scoring)
 CLAIM_KINDS = ("", "ood", "multitask", "sequential", "probe")  # `learns` keys: <task>, ood/<task>, ...
 
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricSpec(BaseModel):
+    """A metric as `evaluate` names it: a module in harness/metrics/ (or, where the hub is reachable, on
+    the hub); any other key is an argument of its `compute`, e.g. `{name: f1, average: macro}`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _module_exists(self) -> MetricSpec:
+        import os
+
+        if not (METRICS_DIR / self.name / f"{self.name}.py").is_file() and os.environ.get("HF_HUB_OFFLINE") == "1":
+            local = ", ".join(sorted(p.name for p in METRICS_DIR.iterdir() if (p / f"{p.name}.py").is_file()))
+            raise ValueError(f"'{self.name}' is not a metric module in harness/metrics/ ({local}), and the hub, "
+                             "where evaluate would look next, is offline (HF_HUB_OFFLINE=1)")
+        return self
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
 
 class DatasetRef(Spec):
@@ -76,7 +104,7 @@ class TaskSpec(Spec):
         default=None,
         description="used where the data source lacks a split of `splits`; must keep train and eval disjoint",
     )
-    metrics: list[Metric] = Field(default=["accuracy"], description="accuracy is always computed")
+    metrics: list[MetricSpec] = Field(default=[MetricSpec(name="accuracy")], description="accuracy is always computed, first")
     max_length: int = Field(ge=8, le=4096)
     ood_eval: list[str] = Field(default=[], description="tasks whose eval split also scores this task's model")
     prefix: str | None = Field(default=None, description="T5-style text prefix, used where a multi-task suite turns prefixes on")
@@ -90,8 +118,11 @@ class TaskSpec(Spec):
 
     @field_validator("metrics")
     @classmethod
-    def _accuracy_first(cls, metrics: list[str]) -> list[str]:
-        return ["accuracy"] + [m for m in dict.fromkeys(metrics) if m != "accuracy"]
+    def _accuracy_first(cls, metrics: list[MetricSpec]) -> list[MetricSpec]:
+        others = [m for m in metrics if m.name != "accuracy"]
+        if len({m.name for m in others}) != len(others):
+            raise ValueError("a metric is named twice; each is reported under its name")
+        return [MetricSpec(name="accuracy"), *others]
 
     @model_validator(mode="after")
     def _fallback_is_complete(self) -> TaskSpec:

@@ -45,6 +45,11 @@ def make_accelerator() -> Accelerator:
     return Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
 
 
+def default_device() -> torch.device:
+    """Where a job that does not train (probes, baselines, benchmarks) runs: the device accelerate picks."""
+    return make_accelerator().device
+
+
 def model_inputs(dataset):
     """The columns a model consumes: `length` only serves batching."""
     return dataset.remove_columns([c for c in ("length",) if c in dataset.column_names])

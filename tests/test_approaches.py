@@ -13,7 +13,7 @@ from harness.checkpoints import restore
 from harness.approaches import METHODS, method_of
 from harness.approaches.lora import bitsandbytes_missing
 from harness.data import DataSource
-from harness.evaluate import predict
+from harness.scoring import predict
 from harness.models import load_tokenizer, resolve_model
 from harness.registry import load_approaches, load_profile
 from harness.results import STATE_FILE

@@ -1,6 +1,7 @@
 """The leaderboard writer: tables from hand-made records, scope filtering, newest-record-wins."""
 
 import datetime as dt
+import json
 
 from harness import leaderboard
 
@@ -96,3 +97,20 @@ def test_knowledge_table_puts_approaches_in_columns():
     assert "## Forgetting of pre-trained knowledge" in text
     assert "| mnli         | sst2               | 70.0     | 5.0    | 1.0    |" in text
     assert "| word-content | sst2+rte (uniform) | 70.0     | 10.0   | –      |" in text
+
+
+def test_inference_passes_merge_into_the_store_and_fill_the_cost_columns(tmp_path):
+    def bench(approach, variant, median):
+        return {"extra_info": {"task": "sst2", "approach": approach, "variant": variant},
+                "stats": {"median": median, "q1": median * 0.9, "q3": median * 1.1}}
+
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps({"benchmarks": [bench("full", "plain", 0.010), bench("full", "trained", 0.0102),
+                                                bench("lora", "plain", 0.010), bench("lora", "trained", 0.030)]}))
+    second.write_text(json.dumps({"benchmarks": [bench("lora", "plain", 0.010), bench("lora", "trained", 0.020)]}))
+    leaderboard.keep_inference(first, tmp_path, "quick")
+    leaderboard.keep_inference(second, tmp_path, "quick")  # a `-k lora` pass replaces lora's rows only
+    inference = leaderboard.load_inference(tmp_path / leaderboard.INFERENCE_FILE.format(profile="quick"))
+    assert inference[("sst2", "full", "trained")]["median"] == 0.0102 and inference[("sst2", "lora", "trained")]["median"] == 0.020
+    text = leaderboard.render(leaderboard.select([record(), record(approach="lora")], SCOPE), SCOPE, inference=inference)
+    assert "| 10.2 [9.2, 11.2]" in text and "1.02× ≈" in text and "2.00×" in text and "2.00× ≈" not in text

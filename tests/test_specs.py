@@ -35,9 +35,17 @@ def errors_for(tmp_path, text, name="demo"):
 
 
 def test_valid_task_loads_and_accuracy_is_always_a_metric(tmp_path):
-    write(tmp_path, "demo", VALID_TASK.format(name="demo") + "metrics: [mcc]\n")
+    write(tmp_path, "demo", VALID_TASK.format(name="demo") + "metrics: [matthews_correlation, {name: f1, average: macro}]\n")
     spec = load_tasks(tmp_path).specs["demo"]
-    assert spec.metrics == ["accuracy", "mcc"] and spec.trainable and spec.num_labels == 2
+    assert [m.name for m in spec.metrics] == ["accuracy", "matthews_correlation", "f1"] and spec.metrics[2].arguments == {"average": "macro"}
+    assert spec.trainable and spec.num_labels == 2
+
+
+def test_unknown_metric_offline_names_file_and_field(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    message = errors_for(tmp_path, VALID_TASK.format(name="demo") + "metrics: [accuracy, bleu_score]\n")
+    assert "demo.yaml: field 'metrics.1': 'bleu_score' is not a metric module in harness/metrics/" in message
+    assert "hub, where evaluate would look next, is offline" in message
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path):

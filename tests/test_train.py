@@ -8,7 +8,7 @@ import torch
 
 from harness.data import load_examples, tokenize
 from harness.errors import TrainingDiverged
-from harness.evaluate import evaluate, predict
+from harness.scoring import predict, score
 from harness.models import build_classifier, load_tokenizer, resolve_model
 from harness.specs import TrainingSettings
 from harness.train import TaskBatches, make_accelerator, train
@@ -42,7 +42,7 @@ def test_loss_falls_and_every_example_is_seen(model_ref, sst2_spec, keyword_task
     model, stats = fit(model_ref, sst2_spec, data, tokenizer)
     assert stats.steps == 4 * 8 and stats.examples_seen == 4 * 128
     assert stats.loss_end < 0.5 * stats.loss_start
-    assert evaluate(model, data, tokenizer, sst2_spec, batch_size=32, device="cpu", majority_class=0).metrics["accuracy"] == 1.0
+    assert score(model, data, tokenizer, sst2_spec, batch_size=32, device="cpu", majority_class=0).metrics["accuracy"] == 1.0
 
 
 def test_same_seed_same_model_other_seed_other_model(model_ref, sst2_spec, keyword_task):
@@ -77,7 +77,7 @@ def test_predictions_come_back_in_dataset_order(mirror, sst2_spec):
     data = tokenize(sst2_spec, load_examples(sst2_spec, mirror, "validation", limit=100), tokenizer, 32)
     predictions = predict(LengthParity(), data, tokenizer, batch_size=7, device="cpu")
     assert predictions.tolist() == [n % 2 for n in data["length"]]
-    result = evaluate(LengthParity(), data, tokenizer, sst2_spec, batch_size=7, device="cpu", majority_class=0)
+    result = score(LengthParity(), data, tokenizer, sst2_spec, batch_size=7, device="cpu", majority_class=0)
     expected = np.mean(np.array(data["labels"]) == np.array(data["length"]) % 2)
     assert result.metrics["accuracy"] == pytest.approx(expected) and result.examples == 100
 

@@ -30,7 +30,7 @@ TRACEBACK_FILE = "traceback.txt"
 _jobs_run = 0  # by this worker, for the record
 # What a job needs, imported once when the worker starts rather than by its first job.
 WARM_IMPORTS = ("torch", "transformers", "datasets", "accelerate", "peft", "sklearn.linear_model", "harness.train",
-                "harness.heads", "harness.evaluate", "harness.approaches.adapter_layers",
+                "harness.heads", "harness.scoring", "harness.approaches.adapter_layers",
                 "harness.approaches.prefix_layers")
 
 

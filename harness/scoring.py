@@ -1,23 +1,38 @@
-"""Evaluation: batched, no-grad, length-sorted prediction and the task's metrics (scikit-learn)."""
+"""Scoring: batched, no-grad, length-sorted prediction and the task's metrics through `evaluate`, whose
+modules load by path from harness/metrics/ (offline), or from the hub for a name not there."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
-
+from harness.errors import SpecError
 from harness.results import encode_ids
-from harness.specs import TaskSpec
+from harness.specs import METRICS_DIR, MetricSpec, TaskSpec
 from harness.train import model_inputs
 
-METRICS = {
-    "accuracy": accuracy_score,
-    "f1": lambda y, p: f1_score(y, p, average="macro"),  # macro: defined alike for 2 and 3 classes
-    "mcc": matthews_corrcoef,
-}
+
+@functools.cache
+def metric_module(name: str):
+    """The `evaluate` module of a metric, loaded once per process: by path where the project ships it."""
+    import evaluate
+
+    local = METRICS_DIR / name
+    try:
+        return evaluate.load(str(local) if (local / f"{name}.py").is_file() else name, keep_in_memory=True)
+    except Exception as exc:  # evaluate raises whatever its hub look-up met: say which metric, once
+        raise SpecError(f"metric '{name}': not in harness/metrics/ and not loadable from the hub ({exc})") from exc
+
+
+def compute_metrics(metrics: list[MetricSpec], labels: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """Each metric under its name. One module at a time, not `evaluate.combine`: combine passes no
+    per-metric arguments (f1's `average`)."""
+    return {metric.name: float(metric_module(metric.name).compute(predictions=predictions, references=labels,
+                                                                  **metric.arguments)[metric.name])
+            for metric in metrics}
 
 
 @dataclass
@@ -59,7 +74,7 @@ def predict(model, dataset, tokenizer, batch_size: int, device) -> np.ndarray:
         predictions[indices] = model(**batch).logits.argmax(dim=-1).cpu().numpy()
     return predictions
 
-def evaluate(model, dataset, tokenizer, task: TaskSpec, batch_size: int, device, majority_class: int) -> Evaluation:
+def score(model, dataset, tokenizer, task: TaskSpec, batch_size: int, device, majority_class: int) -> Evaluation:
     """Scores `model` on `dataset`; `majority_class` is the training split's most frequent label."""
     started = time.perf_counter()
     predictions = predict(model, dataset, tokenizer, batch_size, device)
@@ -69,7 +84,7 @@ def evaluate(model, dataset, tokenizer, task: TaskSpec, batch_size: int, device,
 
 def scored(task: TaskSpec, labels: np.ndarray, predictions: np.ndarray, majority_class: int, seconds: float = 0.0) -> Evaluation:
     return Evaluation(
-        metrics={name: float(METRICS[name](labels, predictions)) for name in task.metrics},
+        metrics=compute_metrics(task.metrics, labels, predictions),
         majority_class=majority_class,
         majority_rate=float(np.mean(labels == majority_class)),
         examples=len(labels),
