@@ -20,6 +20,7 @@ tests with the recorded reason.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import inspect
 import os
@@ -225,7 +226,7 @@ class HarnessSession:
             needed += [self.job(case) for approach in (params["gap_case"].approach, "full") for case in params["gap_case"].cases(approach)]
         for kind in kinds().values():
             job = params.get(f"{kind.fixture}_job")
-            if hasattr(job, "name"):  # an empty parametrization holds a placeholder
+            if job is not None and not isinstance(job, enum.Enum):  # an empty parametrization holds an enum placeholder
                 needed += kind.needs(job)
         return needed
 
@@ -357,6 +358,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "forgetting: measures forgetting (selected by -k forgetting)")
     config.addinivalue_line("markers", "ood: scores out-of-domain generalization (selected by -k ood)")
     config.addinivalue_line("markers", "inference: inference latency with pytest-benchmark (a pass of its own: -p no:xdist)")
+    config.addinivalue_line("markers", "single_task: single-task fine-tuning tests (and gaps to full fine-tuning)")
+    for kind in kinds().values():
+        config.addinivalue_line("markers", f"{kind.fixture}: tests of the '{kind.name}' suite kind (harness.suitekinds)")
+    for name, spec in {**load_tasks().specs, **load_approaches().specs}.items():
+        config.addinivalue_line("markers", f"{name}: tests whose jobs use the task or approach '{name}' ({spec.description})")
     if config.getoption("plan") and getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--plan prints the plan in this process: run it without -n")
     try:
@@ -390,6 +396,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _writer(config: pytest.Config):
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     return reporter.write_line if reporter else print
+
+
+def _job_markers(job) -> set[str]:
+    """The approach and task names of a job: markers that select it with -m."""
+    names = {job.approach.name} if getattr(job, "approach", None) is not None else set()
+    for field in ("task", "tasks", "chain"):
+        value = getattr(job, field, None)
+        names |= {t.name for t in (value if isinstance(value, tuple) else (value,)) if hasattr(t, "name")}
+    return names
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers from the data, so that `-m "lora and sst2"` selects exactly: every approach and task a test's
+    jobs use, and the kind of suite (single_task, or a suite kind's fixture name: multitask, sequential, ...)."""
+    state = config.stash[HARNESS_KEY]
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        kinds_used = {kind.fixture for kind in kinds().values() if f"{kind.fixture}_job" in params}
+        if isinstance(params.get("case"), Case) or isinstance(params.get("gap_case"), GapCase):
+            kinds_used.add("single_task")
+        for name in sorted(kinds_used | {marker for job in state.jobs_of(item) for marker in _job_markers(job)}):
+            item.add_marker(name)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
