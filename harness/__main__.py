@@ -21,8 +21,8 @@ from harness import leaderboard
 from harness.data import mirror_from
 from harness.errors import HarnessError
 from harness.models import resolve_model
-from harness.registry import load_approaches, load_profile, load_suites, load_tasks
-from harness.results import ResultStore
+from harness.registry import check_profile_tasks, load_approaches, load_profile, load_suites, load_tasks
+from harness.results import RECORD_FILE, ResultStore
 from harness.specs import (
     APPROACHES_DIR,
     PROFILES_DIR,
@@ -30,18 +30,19 @@ from harness.specs import (
     SUITES_DIR,
     TASKS_DIR,
     display_path,
+    spec_files,
 )
 
 KINDS = {"tasks": TASKS_DIR, "approaches": APPROACHES_DIR, "profiles": PROFILES_DIR, "suites": SUITES_DIR}
 
 
 def validate(kind: str, files: list[str]) -> int:
-    paths = [Path(f) for f in files] or sorted(KINDS[kind].glob("*.yaml"))
+    paths = [Path(f) for f in files] or spec_files(KINDS[kind])
     if kind == "profiles":
-        errors = {}
+        errors, tasks = {}, load_tasks().specs
         for path in paths:
             try:
-                load_profile(str(path))
+                check_profile_tasks(load_profile(str(path)), tasks)
             except HarnessError as exc:
                 errors[display_path(path)] = str(exc)
     else:
@@ -65,7 +66,7 @@ def validate(kind: str, files: list[str]) -> int:
 
 def list_specs(kind: str) -> int:
     if kind == "profiles":
-        for path in sorted(PROFILES_DIR.glob("*.yaml")):
+        for path in spec_files(PROFILES_DIR):
             print(f"{path.stem}: {load_profile(path.stem).description}")
         return 0
     catalog = {"tasks": load_tasks, "approaches": load_approaches,
@@ -84,8 +85,21 @@ def write_leaderboard(args: argparse.Namespace) -> int:
     output = Path(args.output or PROJECT_ROOT / profile.leaderboard)
     store = ResultStore(Path(args.results_dir))
     shown = leaderboard.write(output, store.records(), scope, store.root)
+    for line in store.set_aside:
+        print(line, file=sys.stderr)
     print(f"leaderboard with {shown} runs written to {output}")
     return 0
+
+
+def check_store(args: argparse.Namespace) -> int:
+    """Lists the store's damaged records; the next run sets each aside and trains its job again."""
+    store = ResultStore(Path(args.results_dir))
+    problems = store.problems()
+    for path, problem in problems:
+        print(f"damaged: {path}: {problem}")
+    intact = sum(1 for _ in (store.root / "runs").glob(f"*/{RECORD_FILE}")) - len(problems)
+    print(f"{store.root}: {intact} intact records, {len(problems)} damaged" + ("; a run sets them aside and trains their jobs again" if problems else ""))
+    return 1 if problems else 0
 
 
 def pin_reference(args: argparse.Namespace) -> int:
@@ -166,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     pinner.add_argument("--if-missing", action="store_true", help="do nothing where the model has a reference already")
     pinner.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
     pinner.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
+    checker = commands.add_parser("check-store", help="list the results store's damaged records")
+    checker.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
     commands.add_parser("plan", help="print the jobs `pytest suites/ ARGS` would train, reuse or skip (takes pytest's options)")
     args, pytest_args = parser.parse_known_args(argv)
     if args.kind == "plan":
@@ -181,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_sweep(args)
         if args.kind == "pin-reference":
             return pin_reference(args)
+        if args.kind == "check-store":
+            return check_store(args)
         return validate(args.kind, args.files) if args.action == "validate" else list_specs(args.kind)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,7 +2,8 @@
 reproducible subsets and cached tokenization.
 
 Both sources go through `datasets.load_dataset`, so split expressions (`validation[:80%]`) and
-caching behave alike. A mirror holds `<task>/<split>.jsonl.gz` files with the hub's field names.
+caching behave alike. A mirror holds `<dataset>/<split>.jsonl.gz` files with the hub's field names, one folder per dataset
+(named by its configuration, as glue's `sst2`, or by the dataset, as `imdb`; see DataSource.mirror_dir).
 """
 
 from __future__ import annotations
@@ -30,9 +31,16 @@ class DataSource:
     def describe(self) -> str:
         return f"mirror {self.mirror}" if self.mirror else "Hugging Face hub"
 
+    def mirror_dir(self, task: TaskSpec) -> Path:
+        """The mirror's folder for the task's dataset: named by its configuration (glue's `sst2`), else by the
+        dataset (`imdb`, also for `stanfordnlp/imdb`), else by the task; so a new task over a mirrored dataset
+        finds its data as it would on the hub."""
+        candidates = [task.dataset.name, task.dataset.path.rsplit("/", 1)[-1], task.name]
+        return next((self.mirror / c for c in candidates if c and (self.mirror / c).is_dir()), self.mirror / task.name)
+
     def available_splits(self, task: TaskSpec) -> set[str]:
         if self.mirror:
-            return {path.name.removesuffix(MIRROR_SUFFIX) for path in (self.mirror / task.name).glob(f"*{MIRROR_SUFFIX}")}
+            return {path.name.removesuffix(MIRROR_SUFFIX) for path in self.mirror_dir(task).glob(f"*{MIRROR_SUFFIX}")}
         import datasets
 
         try:
@@ -46,7 +54,7 @@ class DataSource:
         base = split_base_name(expression)
         try:
             if self.mirror:
-                data_file = self.mirror / task.name / f"{base}{MIRROR_SUFFIX}"
+                data_file = self.mirror_dir(task) / f"{base}{MIRROR_SUFFIX}"
                 if not data_file.exists():
                     raise DataError(f"task '{task.name}': split '{base}' has no file {data_file}")
                 return datasets.load_dataset("json", data_files={base: str(data_file)}, split=expression)

@@ -19,6 +19,7 @@ tests with the recorded reason.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import functools
@@ -40,7 +41,7 @@ from harness.engine.plan import Node, Plan, blocked, dependencies, preflight, re
 from harness.engine.progress import StatusPrinter
 from harness.errors import HarnessError, SpecError
 from harness.models import ModelRef, resolve_model
-from harness.registry import load_approaches, load_profile, load_suites, load_tasks
+from harness.registry import check_profile_tasks, load_approaches, load_profile, load_suites, load_tasks
 from harness.results import ResultStore
 from harness.specs import PROJECT_ROOT, ApproachSpec, ProfileSpec, TaskSpec
 from harness.suitekinds import kinds
@@ -166,6 +167,7 @@ class HarnessSession:
     started: str
     engine: Engine | None = None
     waiter: StoreWaiter | None = None
+    read_only: bool = False  # the store cannot be written and nothing needs training (see start)
 
     # -- what the session's tests are parametrized over --
 
@@ -264,7 +266,15 @@ class HarnessSession:
             self.waiter = StoreWaiter(self.store, self.status_dir, self.fresh_after, self.started)
             return None
         plan = Plan.build(needed, self.store, self.fresh_after)
-        self.engine = Engine(plan, self.executor(), self.status_dir).start()
+        problem = self.store.unwritable()
+        if problem:
+            to_train = [node.name for node in plan.nodes.values() if node.state == "pending"]
+            if to_train:
+                pytest.exit(f"results store {self.store.root} is not writable ({problem}) and {len(to_train)} jobs need "
+                            f"training (e.g. {to_train[0]}): choose a writable store with --results-dir or "
+                            "$HARNESS_RESULTS_DIR", returncode=pytest.ExitCode.USAGE_ERROR)
+            self.read_only = True  # every record is cached: serve them, write nothing into the store
+        self.engine = Engine(plan, self.executor(), None if self.read_only else self.status_dir).start()
         return plan
 
     def require(self, job) -> TrainedRun:
@@ -325,10 +335,7 @@ def _now() -> str:
 def _build_session(config: pytest.Config) -> HarnessSession:
     profile = load_profile(config.getoption("profile"))
     tasks = load_tasks().specs
-    for field, names in profile.named_tasks().items():
-        unknown = sorted(names - set(tasks))
-        if unknown:
-            raise SpecError(f"profile '{profile.name}': field '{field}': unknown or invalid task {', '.join(unknown)}")
+    check_profile_tasks(profile, tasks)
     seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else None
     shared = getattr(config, "workerinput", {}).get("harness_run")  # set by the xdist controller
     started = shared["started"] if shared else _now()
@@ -435,8 +442,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return  # nothing to train (the harness's own tests); a job asked for later starts the engine then
     plan = state.start(needed)
     if plan is not None and not hasattr(config, "workerinput"):  # this process owns the terminal
-        _writer(config)(plan.summary(state.engine.executor.capacity) + f" ({state.engine.executor.describe()})")
-        config.stash[PRINTER_KEY] = StatusPrinter(state.status_dir, _writer(config)).start()
+        for line in state.store.set_aside:
+            _writer(config)(f"harness: {line}")
+        _writer(config)(plan.summary(state.engine.executor.capacity) + f" ({state.engine.executor.describe()})"
+                        + (f"; store {state.store.root} is read-only: cached records only" if state.read_only else ""))
+        if not state.read_only:
+            config.stash[PRINTER_KEY] = StatusPrinter(state.status_dir, _writer(config)).start()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -493,11 +504,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         printer.stop()
     trained = any(node.state in ("done", "failed") for node in state.engine.plan.nodes.values())
     benchmark_json = config.getoption("benchmark_json", None)  # pytest-benchmark wrote it before this hook
-    benchmarked = bool(benchmark_json) and Path(benchmark_json).is_file()
+    benchmarked = bool(benchmark_json) and Path(benchmark_json).is_file() and not state.read_only
     if benchmarked:
         leaderboard.keep_inference(Path(benchmark_json), state.store.root, state.profile.name)
     if not (trained or benchmarked) and (state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())):
         return  # nothing new: the leaderboard on disk already shows these records
-    with state.store.lock("leaderboard"):
+    with contextlib.nullcontext() if state.read_only else state.store.lock("leaderboard"):
         shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope(), state.store.root)
     _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")

@@ -19,9 +19,11 @@ from harness.specs import (
     ApproachSpec,
     ProfileSpec,
     TaskSpec,
+    SPEC_SUFFIXES,
     display_path,
     load_spec,
     read_yaml,
+    spec_files,
 )
 
 SpecT = TypeVar("SpecT")
@@ -31,28 +33,32 @@ SpecT = TypeVar("SpecT")
 class Catalog(Generic[SpecT]):
     specs: dict[str, SpecT] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # display path -> message
+    sources: dict[str, str] = field(default_factory=dict)  # name -> display path of its file
 
 
 def _load_directory(directory: Path, spec_type, check) -> Catalog:
     catalog: Catalog = Catalog()
-    for path in sorted(directory.glob("*.yaml")):
+    for path in spec_files(directory):
         source = display_path(path)
         try:
             spec = load_spec(spec_type, path)
             if spec.name != path.stem:
                 raise SpecError(f"{source}: field 'name': '{spec.name}' differs from the file name '{path.stem}'")
+            if spec.name in catalog.specs:
+                raise SpecError(f"{source}: field 'name': '{spec.name}' is declared by {catalog.sources[spec.name]} already")
             check(spec, source)
         except SpecError as exc:
             catalog.errors[source] = str(exc)
             continue
         catalog.specs[spec.name] = spec
+        catalog.sources[spec.name] = source
     return catalog
 
 
 def load_tasks(directory: Path = TASKS_DIR) -> Catalog[TaskSpec]:
     catalog = _load_directory(directory, TaskSpec, lambda spec, source: None)
     for name, task in list(catalog.specs.items()):
-        source = display_path(directory / f"{name}.yaml")
+        source = catalog.sources[name]
         for target in task.ood_eval:
             other = catalog.specs.get(target)
             if other is None:
@@ -76,13 +82,23 @@ def load_approaches(directory: Path = APPROACHES_DIR) -> Catalog[ApproachSpec]:
 
 def load_profile(name_or_path: str, directory: Path = PROFILES_DIR) -> ProfileSpec:
     path = Path(name_or_path)
-    if path.suffix in {".yaml", ".yml"}:
+    if path.suffix in SPEC_SUFFIXES:
         return load_spec(ProfileSpec, path)
-    candidate = directory / f"{name_or_path}.yaml"
-    if not candidate.exists():
-        known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml")))
+    candidates = [p for p in spec_files(directory) if p.stem == name_or_path]
+    if not candidates:
+        known = ", ".join(sorted(p.stem for p in spec_files(directory)))
         raise SpecError(f"unknown profile '{name_or_path}': choose one of {known} ({display_path(directory)}/)")
-    return load_spec(ProfileSpec, candidate)
+    if len(candidates) > 1:
+        raise SpecError(f"profile '{name_or_path}': both {' and '.join(display_path(p) for p in candidates)} exist; keep one")
+    return load_spec(ProfileSpec, candidates[0])
+
+
+def check_profile_tasks(profile: ProfileSpec, tasks: dict) -> None:
+    """Every task a profile names (in `learns`, `task_overrides`, ...) is a valid task of tasks/."""
+    for field_name, names in profile.named_tasks().items():
+        unknown = sorted(names - set(tasks))
+        if unknown:
+            raise SpecError(f"profile '{profile.name}': field '{field_name}': unknown or invalid task {', '.join(unknown)}")
 
 
 def load_suites(tasks: dict, approaches: dict, directory: Path = SUITES_DIR) -> Catalog:
@@ -91,7 +107,7 @@ def load_suites(tasks: dict, approaches: dict, directory: Path = SUITES_DIR) -> 
 
     loaders = {name: kind.load for name, kind in kinds().items()}
     catalog: Catalog = Catalog()
-    for path in sorted(directory.glob("*.yaml")):
+    for path in spec_files(directory):
         source = display_path(path)
         try:
             kind = read_yaml(path).get("kind")
@@ -110,9 +126,9 @@ def load_all_errors() -> dict[str, str]:
     errors = dict(tasks.errors)
     errors.update(approaches.errors)
     errors.update(load_suites(tasks.specs, approaches.specs).errors)
-    for path in sorted(PROFILES_DIR.glob("*.yaml")):
+    for path in spec_files(PROFILES_DIR):
         try:
-            load_profile(str(path))
+            check_profile_tasks(load_profile(str(path)), tasks.specs)
         except SpecError as exc:
             errors[display_path(path)] = str(exc)
     return errors

@@ -6,6 +6,7 @@ complete) and the trainable state. Parallel workers coordinate with one file loc
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -42,9 +43,29 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+REQUIRED_FIELDS = ("config_hash", "config", "status")
+
+
+def record_problem(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A record file's content, or why it cannot be a record (truncated, empty, not written by this harness)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, f"not valid JSON ({exc}): truncated or empty"
+    if not isinstance(record, dict):
+        return None, f"a JSON {type(record).__name__}, not a record"
+    missing = [name for name in REQUIRED_FIELDS if name not in record]
+    if missing:
+        return None, f"no {', '.join(missing)}: not a record of this harness's format"
+    if record["config_hash"] != path.parent.name:
+        return None, f"its config_hash {record['config_hash']} is not its directory's name"
+    return record, None
+
+
 class ResultStore:
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.set_aside: list[str] = []  # one line per damaged record moved out of the way, for the caller to report
 
     def run_dir(self, run_hash: str) -> Path:
         return self.root / "runs" / run_hash
@@ -53,9 +74,42 @@ class ResultStore:
         (self.root / "locks").mkdir(parents=True, exist_ok=True)
         return FileLock(self.root / "locks" / f"{run_hash}.lock")
 
+    def unwritable(self) -> str | None:
+        """Why runs cannot be written here (the reason), or None where they can."""
+        try:
+            (self.root / "locks").mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root / "locks", prefix=".probe."):
+                return None
+        except OSError as exc:
+            return exc.strerror or str(exc)
+
     def load(self, run_hash: str) -> dict[str, Any] | None:
+        """The run's record; None where there is none, or where it was damaged (then set aside, so that the
+        job trains again)."""
         path = self.run_dir(run_hash) / RECORD_FILE
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        if not path.exists():
+            return None
+        record, problem = record_problem(path)
+        if problem:
+            self._set_aside(path, problem)
+        return record
+
+    def _set_aside(self, path: Path, problem: str) -> None:
+        """Keeps a damaged record beside the run under another name, never deleting it."""
+        kept = path.with_name(f"{RECORD_FILE}.damaged-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}")
+        try:
+            path.rename(kept)
+        except FileNotFoundError:
+            return  # another worker set it aside first
+        except OSError as exc:
+            self.set_aside.append(f"{path}: damaged record ({problem}); could not be set aside ({exc.strerror})")
+            return
+        self.set_aside.append(f"{path}: damaged record ({problem}); kept as {kept.name}, the job trains again")
+
+    def problems(self) -> list[tuple[Path, str]]:
+        """Every damaged record of the store, with what is wrong; nothing is changed."""
+        return [(path, problem) for path in sorted((self.root / "runs").glob(f"*/{RECORD_FILE}"))
+                if (problem := record_problem(path)[1])]
 
     def fresh_run_dir(self, run_hash: str) -> Path:
         """The run's directory, emptied of anything an earlier, interrupted attempt left."""
@@ -68,8 +122,13 @@ class ResultStore:
         atomic_write_text(self.run_dir(record["config_hash"]) / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True))
 
     def records(self) -> Iterator[dict[str, Any]]:
+        """Every intact record; damaged ones are set aside (see load)."""
         for path in sorted((self.root / "runs").glob(f"*/{RECORD_FILE}")):
-            yield json.loads(path.read_text(encoding="utf-8"))
+            record, problem = record_problem(path)
+            if problem:
+                self._set_aside(path, problem)
+            else:
+                yield record
 
 
 def encode_ids(ids: np.ndarray) -> str:

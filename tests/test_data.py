@@ -16,6 +16,7 @@ from harness.data import (
 )
 from harness.errors import DataError
 from harness.models import load_tokenizer, resolve_model
+from harness.specs import TaskSpec
 
 
 def write_mirror(root, task, split, rows):
@@ -102,3 +103,13 @@ def test_hub_failure_is_one_clear_error(monkeypatch, sst2_spec):
     monkeypatch.setattr(datasets, "load_dataset", unreachable)
     with pytest.raises(DataError, match=r"task 'sst2': cannot load split 'train' from Hugging Face hub: no route to host"):
         DataSource().load(sst2_spec, "train")
+
+
+def test_new_task_over_a_mirrored_dataset_finds_it_by_dataset(mirror):
+    """The mirror is looked up by the dataset the task names, not by the task's name."""
+    task = TaskSpec.model_validate(dict(
+        name="imdb-sentiment", dataset={"path": "stanfordnlp/imdb"}, text_fields=["text"], label_names=["neg", "pos"],
+        splits={"train": "train", "eval": "test"}, max_length=64))
+    assert mirror.mirror_dir(task).name == "imdb"
+    assert resolve_splits(task, mirror).describe() == "train=train eval=test"
+    assert len(load_examples(task, mirror, "test", limit=5)) == 5

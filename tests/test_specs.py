@@ -146,3 +146,34 @@ def test_cli_validate_reports_each_problem_and_fails(tmp_path, capsys):
     assert main(["tasks", "validate", str(bad)]) == 1
     assert "demo.yaml: field 'max_length': Input should be a valid integer" in capsys.readouterr().out
     assert main(["tasks", "validate"]) == 0
+
+
+def test_spec_file_that_is_not_utf8_is_an_error_for_that_file_only(tmp_path):
+    write(tmp_path, "good", VALID_TASK.format(name="good"))
+    (tmp_path / "latin.yaml").write_bytes(VALID_TASK.format(name="latin").replace("sst2}", "sst2}\ndescription: caf\xe9").encode("latin-1"))
+    catalog = load_tasks(tmp_path)
+    assert "good" in catalog.specs and "latin" not in catalog.specs
+    assert "latin.yaml: not UTF-8 text" in catalog.errors[next(iter(catalog.errors))]
+
+
+def test_yml_files_load_like_yaml_and_one_name_twice_is_refused(tmp_path):
+    (tmp_path / "short.yml").write_text(VALID_TASK.format(name="short"))
+    catalog = load_tasks(tmp_path)
+    assert "short" in catalog.specs and not catalog.errors
+    write(tmp_path, "short", VALID_TASK.format(name="short"))
+    catalog = load_tasks(tmp_path)
+    (message,) = catalog.errors.values()
+    assert "short.yml: field 'name': 'short' is declared by" in message and "short.yaml already" in message
+
+
+def test_a_key_given_twice_is_an_error_naming_file_and_line(tmp_path):
+    message = errors_for(tmp_path, VALID_TASK.format(name="demo") + "max_length: 128\n")
+    assert "demo.yaml: malformed YAML (line 7" in message and "key 'max_length' is given twice" in message
+
+
+def test_profile_override_of_an_unknown_task_is_refused(tmp_path):
+    from harness.registry import check_profile_tasks
+
+    profile = load_profile("quick").model_copy(update={"task_overrides": {"sst3": load_profile("quick").task_overrides["sst2"]}})
+    with pytest.raises(SpecError, match="profile 'quick': field 'task_overrides': unknown or invalid task sst3"):
+        check_profile_tasks(profile, load_tasks().specs)

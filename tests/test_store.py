@@ -1,0 +1,74 @@
+"""The results store heals: a damaged record (truncated, empty, not this harness's format) is set aside
+under another name, reported in one line and its job trains again; an unwritable store serves what it
+has and refuses, once and clearly, to train."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness import jobs, leaderboard
+from harness.__main__ import main
+from harness.engine import run
+from harness.models import resolve_model
+from harness.registry import load_approaches, load_profile
+from harness.results import RECORD_FILE, ResultStore
+from harness.specs import PROJECT_ROOT
+
+
+@pytest.fixture
+def job(mirror, sst2_spec):
+    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "dev_examples": 32, "task_overrides": {}})
+    return jobs.Job(task=sst2_spec, ood_tasks=(), approach=load_approaches().specs["head-only"], model=resolve_model("tiny-bert"),
+                    profile=profile, seed=0, source=mirror)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: text[: len(text) // 2],  # truncated: disk full, power loss
+    lambda text: "",  # empty
+    lambda text: json.dumps({"metrics": {"accuracy": 0.9}}),  # not a record of this harness's format
+])
+def test_damaged_record_is_set_aside_reported_and_not_served(tmp_path, damage, capsys):
+    store = ResultStore(tmp_path)
+    record = {"config_hash": "abc", "config": {}, "status": "ok"}
+    store.write(record)
+    path = store.run_dir("abc") / RECORD_FILE
+    path.write_text(damage(path.read_text()))
+    assert main(["check-store", "--results-dir", str(tmp_path)]) == 1
+    assert f"damaged: {path}" in capsys.readouterr().out and path.exists()  # checking changes nothing
+    assert store.load("abc") is None and not path.exists()
+    (kept,) = store.run_dir("abc").glob(f"{RECORD_FILE}.damaged-*")
+    assert kept.read_text() == damage(json.dumps(record, indent=2, sort_keys=True))
+    (line,) = store.set_aside
+    assert str(path) in line and "the job trains again" in line
+    assert list(store.records()) == []
+
+
+def test_store_damaged_between_runs_heals_on_the_next_run(job, tmp_path):
+    store = ResultStore(tmp_path)
+    (first,) = run([job], store)
+    assert first["status"] == "ok", first.get("failure")
+    path = store.run_dir(job.config_hash) / RECORD_FILE
+    path.write_text(path.read_text()[:100])
+    (healed,) = run([job], ResultStore(tmp_path))
+    assert healed["status"] == "ok" and healed["finished_at"] > first["finished_at"]  # trained again, no manual step
+    scope = leaderboard.Scope("tiny", "", "tiny-bert", job.source.describe())
+    table = lambda records: leaderboard.in_domain_table(leaderboard._group(leaderboard.select(records, scope)), {})
+    assert table([healed]) == table([first])
+
+
+def test_unwritable_store_serves_cached_records_and_refuses_to_train(tmp_path):
+    def pytest_run(*selection):
+        return subprocess.run([sys.executable, "-m", "pytest", "suites/test_single_task.py", "--profile", "tiny", "-p", "no:cacheprovider",
+                               "--results-dir", str(tmp_path), "-q", *selection], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+
+    selection = ("-k", "sst2-head-only-seed0 and beats_majority")
+    assert pytest_run(*selection).returncode == 0
+    (tmp_path / "locks").rename(tmp_path / "locks-moved")
+    (tmp_path / "locks").write_text("")  # nothing can be created under the store's locks any more
+    served = pytest_run(*selection)
+    assert served.returncode == 0 and "is read-only: cached records only" in served.stdout, served.stdout[-2000:]
+    refused = pytest_run("-k", "sst2-full-seed0 and beats_majority")
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR
+    assert f"results store {tmp_path} is not writable" in refused.stdout + refused.stderr and "--results-dir" in refused.stdout + refused.stderr
