@@ -154,3 +154,26 @@ def mirror_from(path: str | Path | None) -> DataSource:
         raise DataError(f"data directory {path} does not exist")
     return DataSource(mirror)
 
+
+
+HUB_PROBE_SECONDS = 3
+
+
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face hub cannot serve data here (one connection attempt, a few seconds at most),
+    or None where it can or where the user asked for the local cache (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE),
+    which then fails fast on a miss. Decided once, before any job, so that an offline machine gets one
+    message instead of minutes of retries per job."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        return None
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), timeout=HUB_PROBE_SECONDS).close()
+    except OSError as exc:
+        return f"{endpoint.hostname}:{port}: {exc.strerror or exc}"
+    return None

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from harness import jobs, leaderboard
-from harness.data import DataSource, mirror_from
+from harness.data import DataSource, hub_unreachable, mirror_from
 from harness.engine import Engine
 from harness.engine.devices import default_jobs_per_device, layout, parse_devices, visible_gpus
 from harness.engine.executors import LocalExecutor, RayExecutor
@@ -43,7 +43,7 @@ from harness.errors import HarnessError, SpecError
 from harness.models import ModelRef, resolve_model
 from harness.registry import check_profile_tasks, load_approaches, load_profile, load_suites, load_tasks
 from harness.results import ResultStore
-from harness.specs import PROJECT_ROOT, ApproachSpec, ProfileSpec, TaskSpec
+from harness.specs import PROJECT_ROOT, SUITES_DIR, ApproachSpec, ProfileSpec, TaskSpec
 from harness.suitekinds import kinds
 
 DEFAULT_PROFILE = "quick"
@@ -376,6 +376,30 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[HARNESS_KEY] = _build_session(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
+    _stop_if_data_unreachable(config, config.stash[HARNESS_KEY])
+
+
+def _selects_suites(config: pytest.Config) -> bool:
+    """Whether the command line collects suite tests (the ones that need task data)."""
+    paths = [Path(arg.split("::")[0]).resolve() for arg in config.args] or [Path(config.rootpath)]
+    return any(path == SUITES_DIR or SUITES_DIR in path.parents or path in SUITES_DIR.parents for path in paths)
+
+
+def _stop_if_data_unreachable(config: pytest.Config, state: HarnessSession) -> None:
+    """Decides once, in seconds, whether the hub is reachable. If not, the session and its workers go offline
+    (HF_HUB_OFFLINE, HF_DATASETS_OFFLINE: no library waits on the hub again), and without a mirror the suites
+    stop with one usage error naming the tasks and the fix, before any job starts."""
+    if getattr(config, "workerinput", None) is not None:
+        return  # decided by the xdist controller, whose environment the workers inherit
+    problem = hub_unreachable()
+    if problem:
+        os.environ["HF_HUB_OFFLINE"] = os.environ["HF_DATASETS_OFFLINE"] = "1"
+    if problem and state.source.mirror is None and _selects_suites(config):
+        names = state.profile.tasks or sorted(state.tasks)
+        raise pytest.UsageError(
+            f"cannot load tasks {', '.join(names)}: no --data-dir (nor $HARNESS_DATA_DIR) and the Hugging Face hub "
+            f"is unreachable ({problem}). Pass --data-dir with a mirror, set HARNESS_DATA_DIR, connect to the hub, or "
+            "set HF_DATASETS_OFFLINE=1 to use the datasets already in the local cache.")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -113,3 +113,23 @@ def test_new_task_over_a_mirrored_dataset_finds_it_by_dataset(mirror):
     assert mirror.mirror_dir(task).name == "imdb"
     assert resolve_splits(task, mirror).describe() == "train=train eval=test"
     assert len(load_examples(task, mirror, "test", limit=5)) == 5
+
+
+def test_without_a_mirror_an_unreachable_hub_stops_the_main_job_at_once_with_one_message(tmp_path):
+    """No --data-dir, no offline flag, no hub (an endpoint that refuses connections): one usage error, in seconds."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from harness.specs import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HARNESS_DATA_DIR")}
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "pytest", "suites/", "-n", "2", "--results-dir", str(tmp_path), "-p", "no:cacheprovider"],
+                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 4, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "cannot load tasks imdb, mnli, qnli, rte, sst2: no --data-dir" in result.stderr and "127.0.0.1:9" in result.stderr
+    assert "--data-dir" in result.stderr and "HARNESS_DATA_DIR" in result.stderr and not list(tmp_path.glob("runs/*"))

@@ -30,3 +30,11 @@ def test_workflow_runs_the_readme_gpu_command():
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     (benchmark,) = [step for job in jobs.values() for step in job["steps"] if step.get("id") == "benchmark"]
     assert " ".join(benchmark["run"].split()) == " ".join(readme_gpu_command().split())
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    first_block = re.search(r"```bash\n(.*?)```", readme, flags=re.S).group(1)
+    main_job, test_command = [line.split("#")[0].strip() for line in first_block.splitlines() if line.strip()]
+    assert main_job.startswith("./dev pytest suites/") and test_command.startswith("./dev pytest tests/")
+    assert test_command in (PROJECT_ROOT / ".ci" / "run").read_text().splitlines()
