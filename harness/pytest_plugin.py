@@ -368,7 +368,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "single_task: single-task fine-tuning tests (and gaps to full fine-tuning)")
     for kind in kinds().values():
         config.addinivalue_line("markers", f"{kind.fixture}: tests of the '{kind.name}' suite kind (harness.suitekinds)")
-    for name, spec in {**load_tasks().specs, **load_approaches().specs}.items():
+    from harness.baselines import BASELINE_APPROACH
+
+    for name, spec in {**load_tasks().specs, **load_approaches().specs, BASELINE_APPROACH.name: BASELINE_APPROACH}.items():
         config.addinivalue_line("markers", f"{name}: tests whose jobs use the task or approach '{name}' ({spec.description})")
     if config.getoption("plan") and getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--plan prints the plan in this process: run it without -n")

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -65,6 +66,11 @@ class MetricSpec(BaseModel):
     @property
     def arguments(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+    @model_serializer(mode="wrap")
+    def _bare_name(self, handler):
+        """A metric without arguments is written as its name, as in the YAML (and in earlier job identities)."""
+        return handler(self) if self.model_extra else self.name
 
 
 class DatasetRef(Spec):

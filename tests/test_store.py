@@ -58,10 +58,11 @@ def test_store_damaged_between_runs_heals_on_the_next_run(job, tmp_path):
     assert table([healed]) == table([first])
 
 
-def test_unwritable_store_serves_cached_records_and_refuses_to_train(tmp_path):
+def test_unwritable_store_serves_cached_records_and_refuses_to_train(mirror, tmp_path):
     def pytest_run(*selection):
         return subprocess.run([sys.executable, "-m", "pytest", "suites/test_single_task.py", "--profile", "tiny", "-p", "no:cacheprovider",
-                               "--results-dir", str(tmp_path), "-q", *selection], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+                               "--data-dir", str(mirror.mirror), "--results-dir", str(tmp_path), "-q", *selection],
+                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
 
     selection = ("-k", "sst2-head-only-seed0 and beats_majority")
     assert pytest_run(*selection).returncode == 0
