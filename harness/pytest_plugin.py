@@ -368,17 +368,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "single_task: single-task fine-tuning tests (and gaps to full fine-tuning)")
     for kind in kinds().values():
         config.addinivalue_line("markers", f"{kind.fixture}: tests of the '{kind.name}' suite kind (harness.suitekinds)")
-    from harness.baselines import BASELINE_APPROACH
-
-    for name, spec in {**load_tasks().specs, **load_approaches().specs, BASELINE_APPROACH.name: BASELINE_APPROACH}.items():
-        config.addinivalue_line("markers", f"{name}: tests whose jobs use the task or approach '{name}' ({spec.description})")
     if config.getoption("plan") and getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--plan prints the plan in this process: run it without -n")
     try:
-        config.stash[HARNESS_KEY] = _build_session(config)
+        state = config.stash[HARNESS_KEY] = _build_session(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
-    _stop_if_data_unreachable(config, config.stash[HARNESS_KEY])
+    from harness.baselines import BASELINE_APPROACH
+
+    for name, spec in {**state.tasks, **state.approaches, BASELINE_APPROACH.name: BASELINE_APPROACH}.items():
+        config.addinivalue_line("markers", f"{name}: tests whose jobs use the task or approach '{name}' ({spec.description})")
+    _stop_if_data_unreachable(config, state)
 
 
 def _selects_suites(config: pytest.Config) -> bool:
