@@ -1,7 +1,9 @@
-"""leaderboard.md, regenerated from the results store with tabulate.
+"""leaderboard.md, regenerated from the results store.
 
-Only records of one (profile, model, data source) are shown together; for each (task, approach,
-seed) the newest record counts, and seeds are aggregated as mean ± standard deviation.
+The records of one (profile, model, data source) become a data frame (pandas), one row per run: the
+newest record of each (kind, task, approach, variant, seed). Cells aggregate a group's seeds as
+mean ± standard deviation. The single-task tables are drawn here; every other suite kind draws its
+own section with the renderer it registers (harness.suitekinds.SuiteKind.leaderboard).
 """
 
 from __future__ import annotations
@@ -9,19 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import statistics
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from tabulate import tabulate
-
 import numpy as np
+import pandas as pd
 
 import harness
 from harness import checks
 from harness.results import atomic_write_text
 from harness.stats import Interval, bootstrap
+
+RUN_KEY = ["kind", "task", "approach", "variant", "seed"]  # a newer record of the same key replaces the older
+ALWAYS = ["status", "finished_at", "profile", "model", "data_source", "hardware", "peak_memory_kind", "failure"]  # columns even when no record has them
+Groups = dict[tuple[str, str], list[dict[str, Any]]]  # (task, approach) -> its runs' records, one per seed
 
 
 @dataclass(frozen=True)
@@ -32,29 +36,41 @@ class Scope:
     data_source: str
 
 
-def table(rows, headers) -> str:
-    """Cells are pre-formatted strings (mean ± std, percentages): keep them as written."""
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+def table(rows: pd.DataFrame | list[list[Any]], headers: list[str] | None = None) -> str:
+    """A data frame, or rows under `headers`, as markdown (pandas' to_markdown, tabulate). Cells are
+    pre-formatted strings (mean ± std, percentages): keep them as written."""
+    frame = rows if headers is None else pd.DataFrame(rows, columns=headers)
+    return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
+
+
+def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per record: its top-level fields as columns (missing ones NaN), `kind` and `variant` filled in,
+    `accuracy` from its metrics, and the record itself in `record` for cells that need its predictions."""
+    records = list(records)
+    columns = sorted({field for record in records for field in record} | {*RUN_KEY, *ALWAYS})
+    frame = pd.DataFrame(records, columns=columns)
+    frame["record"] = records
+    frame["kind"] = frame["kind"].where(frame["kind"].notna(), "single-task")
+    frame["variant"] = frame["variant"].where(frame["variant"].notna(), "")
+    frame["accuracy"] = [(record.get("metrics") or {}).get("accuracy") for record in records]
+    return frame
 
 
 def select(records: Iterable[dict[str, Any]], scope: Scope) -> list[dict[str, Any]]:
-    newest: dict[tuple, dict[str, Any]] = {}
-    for record in records:
-        if (record["profile"], record["model"], record["data_source"]) != (scope.profile, scope.model, scope.data_source):
-            continue
-        if kind(record) == "sweep":
-            continue  # hyper-parameter search on the dev slice (harness.sweep), not a result
-        key = (kind(record), record["task"], record["approach"], record.get("variant"), record["seed"])
-        if key not in newest or record["finished_at"] > newest[key]["finished_at"]:
-            newest[key] = record
-    return sorted(newest.values(), key=lambda r: (kind(r), r["task"], r["approach"], r.get("variant") or "", r["seed"]))
+    frame = runs_frame(records)
+    in_scope = ((frame["profile"] == scope.profile) & (frame["model"] == scope.model) & (frame["data_source"] == scope.data_source)
+                & (frame["kind"] != "sweep"))  # sweeps: hyper-parameter search on the dev slice (harness.sweep), not results
+    newest = frame[in_scope].sort_values("finished_at", kind="stable").drop_duplicates(RUN_KEY, keep="last")
+    return newest.sort_values(RUN_KEY, kind="stable")["record"].tolist()
 
 
-def kind(record: dict[str, Any]) -> str:
-    return record.get("kind", "single-task")
+def grouped(frame: pd.DataFrame, by: str | list[str]) -> dict[Any, list[dict[str, Any]]]:
+    """The records of each group, keys sorted."""
+    return {key: group["record"].tolist() for key, group in frame.groupby(by, sort=True)}
 
 
-def _mean_std(values: list[float], scale: float = 100.0) -> str:
+def mean_std(values: Iterable[float], scale: float = 100.0) -> str:
+    values = [float(value) for value in values]
     if not values:
         return "–"
     mean = statistics.fmean(values) * scale
@@ -63,72 +79,8 @@ def _mean_std(values: list[float], scale: float = 100.0) -> str:
     return f"{mean:.1f} ± {statistics.stdev(values) * scale:.1f}"
 
 
-def _group(records: list[dict[str, Any]], of_kind: str = "single-task") -> dict[tuple[str, str], list[dict[str, Any]]]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        if record["status"] == "ok" and kind(record) == of_kind:
-            groups[(record["task"], record["approach"])].append(record)
-    return groups
-
-
-def _baselines(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Frozen-feature baseline runs (harness.baselines) by task."""
-    return {task: runs for (task, _), runs in _group(records, "frozen-features").items()}
-
-
-def multitask_tables(records: list[dict[str, Any]], single: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
-    """Per mixture: each task's accuracy against the same approach's single-task models (same
-    profile and seeds), the task shares the sampler realised, and the cost of one model vs many."""
-    mixtures: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        if record["status"] == "ok" and kind(record) == "multitask":
-            mixtures[(record["task"], record["variant"], record["approach"])].append(record)
-    if not mixtures:
-        return []
-    accuracy_rows, cost_rows = [], []
-    for (suite, sampler, approach), runs in sorted(mixtures.items()):
-        tasks = runs[0]["tasks"]
-        total = sum(runs[0]["sampled_batches"].values())
-        cells = []
-        for task in tasks:
-            ours = [r["per_task"][task]["metrics"]["accuracy"] for r in runs]
-            seeds = {r["seed"] for r in runs}
-            theirs = [r["metrics"]["accuracy"] for r in single.get((task, approach), []) if r["seed"] in seeds]
-            delta = _mean_std([a - b for a, b in zip(ours, theirs)]) if len(theirs) == len(ours) else "–"
-            share = 100 * runs[0]["sampled_batches"][task] / total
-            cells.append(f"{_mean_std(ours)} (Δ {delta}; {share:.0f}% of batches)")
-        ood = "; ".join(f"{name} {_mean_std([r['ood'][name]['metrics']['accuracy'] for r in runs])}" for name in sorted(runs[0]["ood"]))
-        accuracy_rows.append([suite, sampler, approach, *cells, ood or "–"])
-        singles = [single.get((task, approach), []) for task in tasks]
-        complete = all(singles)
-        cost_rows.append([
-            suite, sampler, approach, _bytes(runs[0]["trainable_state_bytes"]),
-            _bytes(sum(s[0]["trainable_state_bytes"] for s in singles)) if complete else "–",
-            f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
-            f"{sum(statistics.fmean(r['train_seconds'] for r in s) for s in singles):.1f}" if complete else "–",
-            _steps(runs[0]),
-        ])
-    first_tasks = next(iter(mixtures.values()))[0]["tasks"]
-    return [
-        "## Multi-task vs single-task", "",
-        "Accuracy (%) of one shared-encoder model with a head per task; Δ = multi-task minus the same approach's "
-        "single-task model, same profile and seeds, in points; then the share of training batches the sampler "
-        "actually drew from the task.", "",
-        table(accuracy_rows, headers=["suite", "sampler", "approach", *first_tasks, "out-of-domain"]), "",
-        "Cost: what must be stored (trainable state) and train time, one multi-task model vs the single-task models it replaces.", "",
-        table(cost_rows, headers=["suite", "sampler", "approach", "stored (multi-task)", "stored (single-task, summed)",
-                                     "train s (multi-task)", "train s (single-task, summed)",
-                                     "steps (share of single-task sum)"]), "",
-    ]
-
-
-def _steps(record: dict[str, Any]) -> str:
-    single_task = sum(record.get("single_task_steps", {}).values())
-    return f"{record['train_steps']} ({record['train_steps'] / single_task:.0%})" if single_task else str(record["train_steps"])
-
-
-def _bytes(value: float | None) -> str:
-    if value is None:
+def size(value: float | None) -> str:
+    if value is None or pd.isna(value):
         return "–"
     return f"{value / 2**20:,.1f} MiB" if value >= 2**20 else f"{value / 2**10:,.1f} KiB"
 
@@ -162,7 +114,7 @@ def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.
     if not runs:
         return "–"
     values = [summary(r)["metrics"]["accuracy"] for r in runs]
-    cell = _mean_std(values)
+    cell = mean_std(values)
     ours = _correctness(runs, summary)
     if ours is None:
         return cell
@@ -186,7 +138,7 @@ def in_domain_table(groups, baselines) -> str:
     tasks = sorted({task for task, _ in groups})
     approaches = sorted({approach for _, approach in groups})
     majority = {task: [r["majority_rate"] for r in runs] for (task, _), runs in groups.items()}
-    rows = [["majority class (of the training split)"] + [_mean_std(majority[task]) for task in tasks],
+    rows = [["majority class (of the training split)"] + [mean_std(majority[task]) for task in tasks],
             ["frozen features + logistic regression"] + [accuracy_cell(baselines.get(task, [])) for task in tasks]]
     for approach in approaches:
         rows.append([approach] + [accuracy_cell(groups.get((task, approach), []), None if approach == "full" else groups.get((task, "full")),
@@ -214,9 +166,9 @@ def out_of_domain_table(groups, baselines) -> str:
             in_domain = [r["metrics"]["accuracy"] for r in runs]
             gaps = [a - ood(r)["metrics"]["accuracy"] for a, r in zip(in_domain, runs)]
             full = groups.get((task, "full")) if approach != "full" else None
-            rows.append([f"{task} → {target}", approach, _mean_std(in_domain),
+            rows.append([f"{task} → {target}", approach, mean_std(in_domain),
                          accuracy_cell(runs, full, baselines.get(task) if approach != "frozen-features" else None, ood),
-                         _mean_std(gaps), _mean_std([ood(r)["majority_rate"] for r in runs]), ood(runs[0])["examples"]])
+                         mean_std(gaps), mean_std([ood(r)["majority_rate"] for r in runs]), ood(runs[0])["examples"]])
     return table(rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"])
 
 
@@ -260,34 +212,35 @@ def _against_plain(stats: dict[str, Any] | None, plain: dict[str, Any] | None) -
     return f"{stats['median'] / plain['median']:.2f}×" + (" ≈" if overlap else "")
 
 
-def cost_table(groups, inference: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+def cost_table(single: pd.DataFrame, inference: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+    """Sizes from a (task, approach)'s first run (every seed has the same), memory and speed averaged over its seeds."""
+    per = single.groupby(["task", "approach"]).agg(
+        method_params=("method_params", "first"), head_params=("head_params", "first"),
+        trainable_params=("trainable_params", "first"), model_params=("model_params", "first"),
+        saved_state=("trainable_state_bytes", "first"), peak_memory=("peak_memory_bytes", "mean"),
+        train_seconds=("train_seconds", "mean"), train_speed=("train_samples_per_second", "mean"))
     rows = []
-    for (task, approach), runs in sorted(groups.items()):
-        first = runs[0]
-        memory = [r["peak_memory_bytes"] for r in runs if r["peak_memory_bytes"] is not None]
+    for (task, approach), run in per.iterrows():
         plain = inference.get((task, approach, "plain"))
         rows.append([
-            approach, task, f"{first['method_params']:,}", f"{first['head_params']:,}",
-            f"{100 * first['trainable_params'] / first['model_params']:.3f}%",
-            _bytes(first["trainable_state_bytes"]),
-            _bytes(statistics.fmean(memory) if memory else None),
-            f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
-            f"{statistics.fmean(r['train_samples_per_second'] for r in runs):.1f}",
+            approach, task, f"{int(run.method_params):,}", f"{int(run.head_params):,}",
+            f"{100 * run.trainable_params / run.model_params:.3f}%", size(run.saved_state), size(run.peak_memory),
+            f"{run.train_seconds:.1f}", f"{run.train_speed:.1f}",
             _latency(inference.get((task, approach, "trained"))),
             _against_plain(inference.get((task, approach, "trained")), plain),
             _against_plain(inference.get((task, approach, "merged")), plain),
         ])
     return table(rows, headers=["approach", "task", "method params", "head params", "trainable % of model", "saved state",
-                                   "peak memory", "train s", "train samples/s", "inference ms/batch [IQR]", "vs plain",
-                                   "merged vs plain"])
+                                "peak memory", "train s", "train samples/s", "inference ms/batch [IQR]", "vs plain",
+                                "merged vs plain"])
 
 
-def runs_table(groups) -> str:
+def runs_table(groups: Groups) -> str:
     rows = []
-    for (task, approach), runs in sorted(groups.items()):
+    for (task, approach), runs in groups.items():
         first = runs[0]
-        metrics = ", ".join(f"{name} {_mean_std([r['metrics'][name] for r in runs])}" for name in first["metrics"])
-        dev = _mean_std([r["dev"]["metrics"]["accuracy"] for r in runs if "dev" in r])
+        metrics = ", ".join(f"{name} {mean_std([r['metrics'][name] for r in runs])}" for name in first["metrics"])
+        dev = mean_std([r["dev"]["metrics"]["accuracy"] for r in runs if "dev" in r])
         rows.append([task, approach, ",".join(str(r["seed"]) for r in runs), metrics, dev, first["split_spec"],
                      first["train_examples"], first.get("dev_examples", "–"), first["eval_examples"], " ".join(r["config_hash"] for r in runs)])
     return table(rows, headers=["task", "approach", "seeds", "metrics (%)", "dev accuracy (%)", "splits", "train examples",
@@ -300,28 +253,28 @@ def pareto_front(points: list[tuple[float, float]]) -> set[int]:
             if not any(s <= share and a >= accuracy and (s, a) != (share, accuracy) for s, a in points)}
 
 
-def plot_accuracy_vs_parameters(groups, path: Path) -> bool:
+def plot_accuracy_vs_parameters(single: pd.DataFrame, path: Path) -> bool:
     """One panel per task: accuracy against trainable share of the model (log scale), Pareto front joined."""
+    if single.empty:
+        return False
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks = sorted({task for task, _ in groups})
-    if not tasks:
-        return False
+    points = (single.assign(share=100 * single["trainable_params"] / single["model_params"], accuracy=100 * single["accuracy"])
+              .groupby(["task", "approach"]).agg(share=("share", "first"), accuracy=("accuracy", "mean")))
+    tasks = points.index.unique("task")
     figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8), squeeze=False)
     for axis, task in zip(axes[0], tasks):
-        rows = [(approach, 100 * runs[0]["trainable_params"] / runs[0]["model_params"],
-                 100 * statistics.fmean(r["metrics"]["accuracy"] for r in runs))
-                for (t, approach), runs in sorted(groups.items()) if t == task]
-        front = pareto_front([(share, accuracy) for _, share, accuracy in rows])
-        for index, (approach, share, accuracy) in enumerate(rows):
+        rows = points.loc[task]
+        front = pareto_front(list(zip(rows["share"], rows["accuracy"])))
+        for index, (approach, share, accuracy) in enumerate(rows.itertuples()):
             axis.scatter(share, accuracy, color="tab:red" if index in front else "tab:blue", zorder=3)
             axis.annotate(approach, (share, accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        line = sorted((rows[i][1], rows[i][2]) for i in front)
-        axis.plot([x for x, _ in line], [y for _, y in line], color="tab:red", linewidth=1, label="Pareto front")
-        axis.axhline(100 * statistics.fmean(runs[0]["majority_rate"] for (t, _), runs in groups.items() if t == task),
+        line = rows.iloc[sorted(front)].sort_values(["share", "accuracy"])
+        axis.plot(line["share"], line["accuracy"], color="tab:red", linewidth=1, label="Pareto front")
+        axis.axhline(100 * single.loc[single["task"] == task, "majority_rate"].mean(),
                      color="grey", linestyle=":", linewidth=1, label="majority class")
         axis.set_xscale("log")
         axis.set_title(task)
@@ -368,108 +321,16 @@ def plot_generalization(groups, path: Path) -> bool:
     return True
 
 
-def sequential_tables(records: list[dict[str, Any]], single: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
-    chains: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        if record["status"] == "ok" and kind(record) == "sequential":
-            chains[(record["task"], record["approach"])].append(record)
-    if not chains:
-        return []
-    rows = []
-    for (_, approach), runs in sorted(chains.items()):
-        chain = runs[0]["chain"]
-        stages = "; ".join(
-            f"after {chain[i]}: " + ", ".join(f"{task} {_mean_std([r['accuracy_matrix'][i][j] for r in runs])}" for j, task in enumerate(chain[: i + 1]))
-            for i in range(len(chain)))
-        target = chain[-1]
-        final = [r["accuracy_matrix"][-1][-1] for r in runs]
-        seeds = {r["seed"] for r in runs}
-        scratch_runs = [r for r in single.get((target, approach), []) if r["seed"] in seeds]
-        scratch = [r["metrics"]["accuracy"] for r in scratch_runs]
-        if len(scratch) != len(final):
-            gain = "–"
-        elif not all(_learned(r.get("eval"), r.get("majority_class")) for r in scratch_runs if _kept(r.get("eval"))):
-            gain = "n/a: the from-scratch model did not learn"
-        else:
-            gain = _mean_std([a - b for a, b in zip(final, scratch)])
-
-        def forgot(stage: int, task: str) -> str:
-            kept = [e for r in runs if _kept(e := r.get("stages", [{}] * (stage + 1))[stage].get("evaluations", {}).get(task))]
-            learned = all(_learned(e, e["majority_class"]) for e in kept)
-            return f"{task} {_mean_std([r['forgetting'][task] for r in runs])}" if learned else f"{task} n/a (not learned)"
-
-        rows.append([" → ".join(chain), approach, stages, ", ".join(forgot(stage, task) for stage, task in enumerate(chain[:-1])),
-                     _mean_std([r["backward_transfer"] for r in runs]), _mean_std(final), _mean_std(scratch), gain])
-    return [
-        "## Sequential fine-tuning: forgetting and transfer", "",
-        "R[stage][task] is the accuracy on a chain's task after a training stage. Forgetting of a task = its best "
-        "accuracy from when it was learned up to the stage before last, minus its final accuracy (Chaudhry et al., 2018). "
-        "BWT = mean over earlier tasks of final accuracy minus accuracy right after learning it (Lopez-Paz & Ranzato, 2017). "
-        "Transfer gain = the last task's accuracy after the chain minus the same approach's single-task accuracy from "
-        "scratch (same profile and seeds). All in points (%). Forgetting and transfer are only given where the model they "
-        "are measured against learned its task (beat the majority class by 2 standard errors); otherwise n/a.", "",
-        table(rows, headers=["chain", "approach", "accuracy after each stage", "forgetting", "BWT", "target after chain",
-                                "target from scratch", "transfer gain"]), "",
-    ]
-
-
-def knowledge_table(records: list[dict[str, Any]]) -> list[str]:
-    """Points of probe accuracy lost per approach (columns), for each trained model and probe (rows)."""
-    probes: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for record in records:
-        if record["status"] == "ok" and kind(record) == "probe":
-            probes[(record["probe_task"], record["task"])][record["approach"]].append(record)
-    if not probes:
-        return []
-    approaches = sorted({approach for by_approach in probes.values() for approach in by_approach})
-    rows = []
-    for (probe, trained), by_approach in sorted(probes.items()):
-        before = {r["seed"]: r["probe_before"] for runs in by_approach.values() for r in runs}  # one encoder per seed
-        rows.append([probe, trained, _mean_std(list(before.values()))]
-                    + [_mean_std([r["knowledge_lost"] for r in by_approach.get(a, [])]) for a in approaches])
-    return [
-        "## Forgetting of pre-trained knowledge", "",
-        ("A logistic-regression probe on frozen, mean-pooled last-layer features, fitted on the pre-trained encoder "
-         "(before, accuracy %) and on the fine-tuned one. Cells: points lost (before minus after); higher means "
-         "fine-tuning erased more of what the encoder knew. Probes: a task the model was not trained on, and "
-         "word content (which of a few mid-frequency words does a text contain? the record lists them), which no "
-         "task here trains, so it also measures multi-task models (trained on: tasks (sampler))."), "",
-        table(rows, headers=["probe", "trained on", "before", *approaches]), "",
-    ]
-
-
-def pretraining_table(records: list[dict[str, Any]], single: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
-    adapted: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        if record["status"] == "ok" and kind(record) == "continued-pretraining":
-            adapted[(record["approach"], record["variant"], record["task"])].append(record)
-    if not adapted:
-        return []
-    rows = []
-    for (approach, corpus, task), runs in sorted(adapted.items()):
-        baseline = {r["config_hash"]: r for r in single.get((task, approach), [])}
-        pairs = [(r, baseline[r["baseline"]]) for r in runs if r["baseline"] in baseline]
-        row = [approach, f"MLM on {corpus} ({runs[0]['mlm']['examples']} texts) → {task}"]
-        row.append(f"{_mean_std([b['metrics']['accuracy'] for _, b in pairs])} → {_mean_std([r['metrics']['accuracy'] for r, _ in pairs])}")
-        for target in sorted(runs[0]["ood"]):
-            row.append(f"{target}: {_mean_std([b['ood'][target]['metrics']['accuracy'] for _, b in pairs])} → "
-                       f"{_mean_std([r['ood'][target]['metrics']['accuracy'] for r, _ in pairs])}")
-        rows.append(row + [f"{statistics.fmean(r['mlm']['train_seconds'] for r in runs):.1f}", ", ".join(runs[0]["mlm"]["initialised_weights"][:2])])
-    return [
-        "## Continued pre-training", "",
-        "Accuracy (%) without → with masked-language-model pre-training on the unlabelled corpus before fine-tuning; "
-        "same approach, profile and seed. Initialised: MLM-head weights the checkpoint lacked and that started random.", "",
-        table(rows, headers=["approach", "pipeline", "in-domain", "out-of-domain", "MLM train s", "initialised"]), "",
-    ]
-
-
 def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None,
            generalization_plot: str | None = None, inference: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> str:
+    from harness.suitekinds import kinds
+
     now = now or dt.datetime.now(dt.timezone.utc)
-    groups = _group(records)
-    failures = [r for r in records if r["status"] != "ok"]
-    hardware = sorted({r["hardware"] for r in records if r.get("hardware")})
-    memory_kinds = sorted({r["peak_memory_kind"] for r in records if r.get("peak_memory_kind")})
+    frame = runs_frame(records)
+    ok, failures = frame[frame["status"] == "ok"], frame[frame["status"] != "ok"]
+    single = ok[ok["kind"] == "single-task"]
+    groups = grouped(single, ["task", "approach"])
+    baselines = grouped(ok[ok["kind"] == "frozen-features"], "task")  # harness.baselines
     lines = [
         "# Leaderboard",
         "",
@@ -478,15 +339,15 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         f"- **Profile:** {scope.profile} — {scope.profile_description}",
         f"- **Model:** {scope.model}",
         f"- **Data source:** {scope.data_source}",
-        f"- **Hardware:** {'; '.join(hardware) or 'unknown'}",
+        f"- **Hardware:** {'; '.join(sorted(frame['hardware'].dropna().unique())) or 'unknown'}",
         f"- **Date:** {now:%Y-%m-%d %H:%M} UTC",
         f"- **Harness version:** {harness.__version__}",
-        f"- **Runs:** {len(records)} ({len(failures)} failed); seeds {', '.join(str(s) for s in sorted({r['seed'] for r in records}))}; accuracies in %",
+        f"- **Runs:** {len(frame)} ({len(failures)} failed); seeds {', '.join(str(s) for s in sorted(frame['seed'].unique()))}; accuracies in %",
         f"- **Head:** {', '.join(sorted({_head(r) for r in records if r.get('pooling')})) or 'unknown'} (harness.heads)",
         "",
         "## In-domain accuracy (%)",
         "",
-        in_domain_table(groups, _baselines(records)) if groups else "No successful runs.",
+        in_domain_table(groups, baselines) if groups else "No successful runs.",
         "",
         MARKS,
         "",
@@ -499,12 +360,13 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         lines += ["## Out-of-domain accuracy (%)", "",
                   "Gap = in-domain minus out-of-domain accuracy, in points; majority: the training split's majority "
                   "label's rate on the out-of-domain set. Out-of-domain cells carry the marks of the in-domain table.", "",
-                  out_of_domain_table(groups, _baselines(records)), ""]
+                  out_of_domain_table(groups, baselines), ""]
         if generalization_plot:
             lines += [f"![in-domain vs out-of-domain accuracy]({generalization_plot})", "",
                       "Each approach's in-domain accuracy against its out-of-domain accuracy; the further below the "
                       "diagonal, the larger the generalization gap.", ""]
     if groups:
+        memory_kinds = sorted(frame["peak_memory_kind"].dropna().unique())
         lines += ["## Cost", "", f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
                   "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
                   "unfreezes in the encoder; head params: the task head, trained under every approach (BERT's pooler or "
@@ -513,24 +375,24 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   "eval split (suites/test_inference.py, a pass of its own after training); vs plain: over the plain "
                   "pre-trained classifier timed just before it, ≈ where the two ranges overlap; merged: LoRA folded "
                   "into the weights. – where no inference pass has run.", "",
-                  cost_table(groups, inference or {}), "",
+                  cost_table(single, inference or {}), "",
                   "## Runs", "", runs_table(groups), ""]
-    lines += multitask_tables(records, groups)
-    lines += sequential_tables(records, groups)
-    lines += knowledge_table(records)
-    lines += pretraining_table(records, groups)
-    if failures:
-        lines += ["## Failed runs", "", table([[r["task"], r["approach"], r.get("variant") or "", r["seed"], r["failure"]] for r in failures],
-                                                 headers=["task", "approach", "sampler", "seed", "reason"]), ""]
+    for name, kind in sorted(kinds().items()):
+        runs = ok[ok["kind"] == name]
+        if kind.leaderboard and not runs.empty:
+            lines += kind.leaderboard(runs, groups)
+    if not failures.empty:
+        lines += ["## Failed runs", "", table(failures[["task", "approach", "variant", "seed", "failure"]]
+                                              .set_axis(["task", "approach", "sampler", "seed", "reason"], axis=1)), ""]
     return "\n".join(lines)
 
 
-def _kept(summary: dict[str, Any] | None) -> bool:
+def kept(summary: dict[str, Any] | None) -> bool:
     """Whether an evaluation kept its predictions (records from before they were kept did not)."""
     return bool(summary and "predictions" in summary and "majority_class" in summary)
 
 
-def _learned(summary: dict[str, Any] | None, majority_class: int | None) -> bool:
+def learned(summary: dict[str, Any] | None, majority_class: int | None) -> bool:
     """Whether a kept evaluation beats its majority class by 2 standard errors (harness.checks); derived
     numbers (transfer, forgetting) are only computed against models that learned."""
     return bool(summary and "predictions" in summary and majority_class is not None and checks.learned(summary, majority_class))
@@ -542,15 +404,16 @@ def _head(record: dict[str, Any]) -> str:
 
 
 def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_root: Path | None = None) -> int:
-    """Writes the leaderboard for `scope`, and its plot beside it; returns how many runs it shows. The
+    """Writes the leaderboard for `scope`, and its plots beside it; returns how many runs it shows. The
     inference columns come from the store's benchmark JSON (INFERENCE_FILE), where there is one."""
     path = Path(path)
     selected = select(records, scope)
-    groups = _group(selected)
+    frame = runs_frame(selected)
+    single = frame[(frame["status"] == "ok") & (frame["kind"] == "single-task")]
     plot = path.with_name(f"{path.stem}-accuracy-vs-parameters.png")
     generalization = path.with_name(f"{path.stem}-generalization.png")
-    drawn = plot_accuracy_vs_parameters(groups, plot)
-    generalization_drawn = plot_generalization(groups, generalization)
+    drawn = plot_accuracy_vs_parameters(single, plot)
+    generalization_drawn = plot_generalization(grouped(single, ["task", "approach"]), generalization)
     inference = load_inference(Path(store_root) / INFERENCE_FILE.format(profile=scope.profile)) if store_root else {}
     atomic_write_text(path, render(selected, scope, plot=plot.name if drawn else None,
                                    generalization_plot=generalization.name if generalization_drawn else None, inference=inference))

@@ -9,16 +9,19 @@ A suite YAML (suites/multitask.yaml) declares the tasks, samplers, approaches an
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import Field
 
 from harness.data import DataSource
 from harness.errors import HarnessError, SpecError
 from harness.jobs import Job, TrainingJob
+from harness.leaderboard import Groups, grouped, mean_std, size, table
 from harness.models import ModelRef
 from harness.samplers import (
     CurriculumSpec,
@@ -275,6 +278,48 @@ def multitask_jobs(suite: MultitaskSuiteSpec, tasks: dict[str, TaskSpec], approa
             for sampler, equal_budget in variants for approach in suite.approaches for seed in seeds]
 
 
+def leaderboard_section(mixtures: pd.DataFrame, single: Groups) -> list[str]:
+    """Per mixture: each task's accuracy against the same approach's single-task models (same profile and
+    seeds), the task shares the sampler realised, and the cost of one model vs many."""
+    accuracy_rows, cost_rows = [], []
+    by_mixture = grouped(mixtures, ["task", "variant", "approach"])
+    for (suite, sampler, approach), runs in by_mixture.items():
+        tasks = runs[0]["tasks"]
+        total = sum(runs[0]["sampled_batches"].values())
+        cells = []
+        for task in tasks:
+            ours = [r["per_task"][task]["metrics"]["accuracy"] for r in runs]
+            seeds = {r["seed"] for r in runs}
+            theirs = [r["metrics"]["accuracy"] for r in single.get((task, approach), []) if r["seed"] in seeds]
+            delta = mean_std([a - b for a, b in zip(ours, theirs)]) if len(theirs) == len(ours) else "–"
+            share = 100 * runs[0]["sampled_batches"][task] / total
+            cells.append(f"{mean_std(ours)} (Δ {delta}; {share:.0f}% of batches)")
+        ood = "; ".join(f"{name} {mean_std([r['ood'][name]['metrics']['accuracy'] for r in runs])}" for name in sorted(runs[0]["ood"]))
+        accuracy_rows.append([suite, sampler, approach, *cells, ood or "–"])
+        singles = [single.get((task, approach), []) for task in tasks]
+        complete = all(singles)
+        single_task_steps = sum(runs[0].get("single_task_steps", {}).values())
+        cost_rows.append([
+            suite, sampler, approach, size(runs[0]["trainable_state_bytes"]),
+            size(sum(s[0]["trainable_state_bytes"] for s in singles)) if complete else "–",
+            f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
+            f"{sum(statistics.fmean(r['train_seconds'] for r in s) for s in singles):.1f}" if complete else "–",
+            f"{runs[0]['train_steps']} ({runs[0]['train_steps'] / single_task_steps:.0%})" if single_task_steps else str(runs[0]["train_steps"]),
+        ])
+    first_tasks = next(iter(by_mixture.values()))[0]["tasks"]
+    return [
+        "## Multi-task vs single-task", "",
+        "Accuracy (%) of one shared-encoder model with a head per task; Δ = multi-task minus the same approach's "
+        "single-task model, same profile and seeds, in points; then the share of training batches the sampler "
+        "actually drew from the task.", "",
+        table(accuracy_rows, headers=["suite", "sampler", "approach", *first_tasks, "out-of-domain"]), "",
+        "Cost: what must be stored (trainable state) and train time, one multi-task model vs the single-task models it replaces.", "",
+        table(cost_rows, headers=["suite", "sampler", "approach", "stored (multi-task)", "stored (single-task, summed)",
+                                  "train s (multi-task)", "train s (single-task, summed)", "steps (share of single-task sum)"]), "",
+    ]
+
+
 register(SuiteKind(name="multitask", fixture="multitask", load=load_suite,
                    jobs=lambda suite, session: multitask_jobs(suite, session.tasks, session.approaches, session.model,
-                                                              session.profile, session.suite_seeds, session.source)))
+                                                              session.profile, session.suite_seeds, session.source),
+                   leaderboard=leaderboard_section))

@@ -8,15 +8,18 @@ directory and fine-tuned by the ordinary single-task job.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 from pydantic import Field
 
 from harness.data import load_examples
 from harness.errors import SpecError
 from harness.jobs import DerivedJob, Job
+from harness.leaderboard import Groups, grouped, mean_std, table
 from harness.models import ModelRef
 from harness.suitekinds import SuiteKind, register
 from harness.specs import (
@@ -172,6 +175,25 @@ def pretraining_jobs(suite: PretrainingSuiteSpec, single_task: list[Job], tasks:
             for job in single_task if job.task.name in suite.tasks and job.approach.name in suite.approaches]
 
 
+def leaderboard_section(adapted: pd.DataFrame, single: Groups) -> list[str]:
+    rows = []
+    for (approach, corpus, task), runs in grouped(adapted, ["approach", "variant", "task"]).items():
+        baseline = {r["config_hash"]: r for r in single.get((task, approach), [])}
+        pairs = [(r, baseline[r["baseline"]]) for r in runs if r["baseline"] in baseline]
+        row = [approach, f"MLM on {corpus} ({runs[0]['mlm']['examples']} texts) → {task}"]
+        row.append(f"{mean_std([b['metrics']['accuracy'] for _, b in pairs])} → {mean_std([r['metrics']['accuracy'] for r, _ in pairs])}")
+        for target in sorted(runs[0]["ood"]):
+            row.append(f"{target}: {mean_std([b['ood'][target]['metrics']['accuracy'] for _, b in pairs])} → "
+                       f"{mean_std([r['ood'][target]['metrics']['accuracy'] for r, _ in pairs])}")
+        rows.append(row + [f"{statistics.fmean(r['mlm']['train_seconds'] for r in runs):.1f}", ", ".join(runs[0]["mlm"]["initialised_weights"][:2])])
+    return [
+        "## Continued pre-training", "",
+        "Accuracy (%) without → with masked-language-model pre-training on the unlabelled corpus before fine-tuning; "
+        "same approach, profile and seed. Initialised: MLM-head weights the checkpoint lacked and that started random.", "",
+        table(rows, headers=["approach", "pipeline", "in-domain", "out-of-domain", "MLM train s", "initialised"]), "",
+    ]
+
+
 register(SuiteKind(name="continued-pretraining", fixture="pretraining", load=load_pretraining_suite,
                    jobs=lambda suite, session: pretraining_jobs(suite, session.single_task_jobs(), session.tasks),
-                   needs=lambda job: (job, job.fine_tuning)))
+                   needs=lambda job: (job, job.fine_tuning), leaderboard=leaderboard_section))

@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import Field
 
 from harness.errors import SpecError
+from harness.leaderboard import Groups, mean_std, table
 from harness.data import DataSource
 from harness.jobs import DerivedJob, Job, JobBase
 from harness.models import ModelRef
@@ -302,5 +304,23 @@ def probe_jobs(suite: ProbeSuiteSpec, single_task_jobs: list[Job], multitask_job
     return jobs
 
 
+def leaderboard_section(probes: pd.DataFrame, single: Groups) -> list[str]:
+    """Points of probe accuracy lost per approach (columns), for each trained model and probe (rows)."""
+    model = ["probe_task", "task"]
+    before = probes.drop_duplicates([*model, "seed"]).groupby(model)["probe_before"].agg(mean_std)  # one encoder per seed
+    lost = probes.groupby([*model, "approach"])["knowledge_lost"].agg(mean_std).unstack("approach", fill_value="–")
+    rows = before.rename("before").to_frame().join(lost).reset_index().rename(columns={"probe_task": "probe", "task": "trained on"})
+    return [
+        "## Forgetting of pre-trained knowledge", "",
+        ("A logistic-regression probe on frozen, mean-pooled last-layer features, fitted on the pre-trained encoder "
+         "(before, accuracy %) and on the fine-tuned one. Cells: points lost (before minus after); higher means "
+         "fine-tuning erased more of what the encoder knew. Probes: a task the model was not trained on, and "
+         "word content (which of a few mid-frequency words does a text contain? the record lists them), which no "
+         "task here trains, so it also measures multi-task models (trained on: tasks (sampler))."), "",
+        table(rows), "",
+    ]
+
+
 register(SuiteKind(name="probe", fixture="probe", load=load_probe_suite,
-                   jobs=lambda suite, session: probe_jobs(suite, session.single_task_jobs(), session.suite_jobs("multitask"), session.tasks)))
+                   jobs=lambda suite, session: probe_jobs(suite, session.single_task_jobs(), session.suite_jobs("multitask"), session.tasks),
+                   leaderboard=leaderboard_section))

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 from pydantic import Field
 
 from harness.data import DataSource
 from harness.errors import SpecError
 from harness.forgetting import average_forgetting, backward_transfer, forgetting
 from harness.jobs import TrainingJob
+from harness.leaderboard import Groups, grouped, kept, learned, mean_std, table
 from harness.models import ModelRef
 from harness.suitekinds import SuiteKind, register
 from harness.specs import (
@@ -163,6 +165,46 @@ def sequential_jobs(suite: SequentialSuiteSpec, tasks: dict[str, TaskSpec], appr
             for chain in suite.chains for approach in suite.approaches for seed in seeds]
 
 
+def leaderboard_section(chains: pd.DataFrame, single: Groups) -> list[str]:
+    rows = []
+    for (_, approach), runs in grouped(chains, ["task", "approach"]).items():
+        chain = runs[0]["chain"]
+        stages = "; ".join(
+            f"after {chain[i]}: " + ", ".join(f"{task} {mean_std([r['accuracy_matrix'][i][j] for r in runs])}" for j, task in enumerate(chain[: i + 1]))
+            for i in range(len(chain)))
+        final = [r["accuracy_matrix"][-1][-1] for r in runs]
+        seeds = {r["seed"] for r in runs}
+        scratch_runs = [r for r in single.get((chain[-1], approach), []) if r["seed"] in seeds]
+        scratch = [r["metrics"]["accuracy"] for r in scratch_runs]
+        if len(scratch) != len(final):
+            gain = "–"
+        elif not all(learned(r.get("eval"), r.get("majority_class")) for r in scratch_runs if kept(r.get("eval"))):
+            gain = "n/a: the from-scratch model did not learn"
+        else:
+            gain = mean_std([a - b for a, b in zip(final, scratch)])
+
+        def forgot(stage: int, task: str) -> str:
+            evaluations = [e for r in runs if kept(e := r.get("stages", [{}] * (stage + 1))[stage].get("evaluations", {}).get(task))]
+            if not all(learned(e, e["majority_class"]) for e in evaluations):
+                return f"{task} n/a (not learned)"
+            return f"{task} {mean_std([r['forgetting'][task] for r in runs])}"
+
+        rows.append([" → ".join(chain), approach, stages, ", ".join(forgot(stage, task) for stage, task in enumerate(chain[:-1])),
+                     mean_std([r["backward_transfer"] for r in runs]), mean_std(final), mean_std(scratch), gain])
+    return [
+        "## Sequential fine-tuning: forgetting and transfer", "",
+        "R[stage][task] is the accuracy on a chain's task after a training stage. Forgetting of a task = its best "
+        "accuracy from when it was learned up to the stage before last, minus its final accuracy (Chaudhry et al., 2018). "
+        "BWT = mean over earlier tasks of final accuracy minus accuracy right after learning it (Lopez-Paz & Ranzato, 2017). "
+        "Transfer gain = the last task's accuracy after the chain minus the same approach's single-task accuracy from "
+        "scratch (same profile and seeds). All in points (%). Forgetting and transfer are only given where the model they "
+        "are measured against learned its task (beat the majority class by 2 standard errors); otherwise n/a.", "",
+        table(rows, headers=["chain", "approach", "accuracy after each stage", "forgetting", "BWT", "target after chain",
+                             "target from scratch", "transfer gain"]), "",
+    ]
+
+
 register(SuiteKind(name="sequential", fixture="sequential", load=load_sequential_suite,
                    jobs=lambda suite, session: sequential_jobs(suite, session.tasks, session.approaches, session.model,
-                                                               session.profile, session.suite_seeds, session.source)))
+                                                               session.profile, session.suite_seeds, session.source),
+                   leaderboard=leaderboard_section))

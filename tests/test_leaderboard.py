@@ -114,3 +114,14 @@ def test_inference_passes_merge_into_the_store_and_fill_the_cost_columns(tmp_pat
     assert inference[("sst2", "full", "trained")]["median"] == 0.0102 and inference[("sst2", "lora", "trained")]["median"] == 0.020
     text = leaderboard.render(leaderboard.select([record(), record(approach="lora")], SCOPE), SCOPE, inference=inference)
     assert "| 10.2 [9.2, 11.2]" in text and "1.02× ≈" in text and "2.00×" in text and "2.00× ≈" not in text
+
+
+def test_a_suite_kind_draws_its_own_section(monkeypatch):
+    from harness import suitekinds
+
+    def section(runs, single):
+        return ["## Toy", f"{len(runs)} run(s); single-task models: {sorted(single)}"]
+
+    monkeypatch.setitem(suitekinds.kinds(), "toy", suitekinds.SuiteKind(name="toy", fixture="toy", load=None, jobs=None, leaderboard=section))
+    text = leaderboard.render(leaderboard.select([record(), record(kind="toy", task="x"), record(kind="toy", task="y", status="failed", failure="boom")], SCOPE), SCOPE)
+    assert "## Toy\n1 run(s); single-task models: [('sst2', 'full')]" in text and "boom" in text
