@@ -143,7 +143,9 @@ def run_sweep(args: argparse.Namespace) -> int:
     for value, accuracy in summary["dev_accuracy"].items():
         print(f"{args.parameter}={value}: dev accuracy {100 * accuracy:.1f}")
     failed = [r.get("failure") for r in records if r.get("status") != "ok"]
-    print(f"chosen: {args.parameter}={summary['chosen']}; written to {sweep.write(summary)}" if summary["chosen"] else "no run succeeded")
+    noise = ", ".join(summary["within_noise_of_chosen"]) or "none"
+    print(f"chosen: {args.parameter}={summary['chosen']} (within noise of it on the dev slice: {noise}); written to {sweep.write(summary)}"
+          if summary["chosen"] else "no run succeeded")
     for reason in failed:
         print(f"failed: {reason}", file=sys.stderr)
     return 1 if failed else 0

@@ -17,10 +17,13 @@ import statistics
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
+import numpy as np
 import yaml
 
+from harness.checks import correct
 from harness.jobs import Job
 from harness.specs import PROJECT_ROOT
+from harness.stats import bootstrap
 
 SWEEPS_DIR = PROJECT_ROOT / "sweeps"
 PARAMETERS = ("learning_rate", "head_learning_rate", "pooling")
@@ -57,21 +60,30 @@ def sweep_job(job: Job, parameter: str, value: str) -> SweepJob:
 
 
 def summarise(jobs: list[SweepJob], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Dev accuracy per value (mean over seeds) and the value chosen (the best; ties: the first listed)."""
-    by_value: dict[str, list[float]] = {}
+    """Dev accuracy per value (mean over seeds), the value chosen (the best; ties: the first listed), and the
+    values a paired bootstrap on the same dev examples and seeds cannot tell from it (harness.stats)."""
+    by_value: dict[str, dict[int, dict[str, Any]]] = {}
     for job, record in zip(jobs, records):
         if record.get("status") == "ok":
-            by_value.setdefault(job.value, []).append(record["dev"]["metrics"]["accuracy"])
-    dev = {value: statistics.fmean(scores) for value, scores in by_value.items()}
+            by_value.setdefault(job.value, {})[job.seed] = record["dev"]
+    dev = {value: statistics.fmean(summary["metrics"]["accuracy"] for summary in by_seed.values()) for value, by_seed in by_value.items()}
+    chosen = max(dev, key=dev.get) if dev else None
     first = jobs[0]
     return {
         "task": first.task.name, "approach": first.approach.name, "parameter": first.parameter,
         "profile": first.profile.name, "model": first.model.name, "seeds": sorted({job.seed for job in jobs}),
         "dev_split": records[0].get("dev_split") if records else None,
         "dev_accuracy": {value: round(accuracy, 4) for value, accuracy in dev.items()},
-        "chosen": max(dev, key=dev.get) if dev else None,
+        "chosen": chosen,
+        "within_noise_of_chosen": [value for value in dev if value != chosen and not _differs(by_value[value], by_value[chosen])],
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _differs(ours: dict[int, dict[str, Any]], theirs: dict[int, dict[str, Any]]) -> bool:
+    """Whether the paired bootstrap interval of the dev-accuracy difference, on the seeds both have, excludes zero."""
+    seeds = sorted(set(ours) & set(theirs))
+    return bool(seeds) and bootstrap(np.stack([correct(ours[seed]) - correct(theirs[seed]) for seed in seeds])).excludes_zero()
 
 
 def write(summary: dict[str, Any]) -> str:

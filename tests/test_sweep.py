@@ -23,3 +23,24 @@ def test_sweep_scores_the_dev_slice_only_and_chooses_the_best_value(mirror, sst2
     dev = {job.value: r["dev"]["metrics"]["accuracy"] for job, r in zip(sweep_jobs, records)}
     assert summary["dev_accuracy"] == {value: round(accuracy, 4) for value, accuracy in dev.items()}
     assert summary["chosen"] == max(dev, key=dev.get) and summary["dev_split"].startswith("train, 32 examples")
+
+
+def test_sweep_summary_names_the_values_within_noise_of_the_chosen_one():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from harness.results import encode_ids
+
+    labels = np.array([0, 1] * 100)
+    def dev(wrong: int):  # a dev evaluation with its first `wrong` predictions wrong
+        predictions = labels.copy()
+        predictions[:wrong] = 1 - predictions[:wrong]
+        return {"metrics": {"accuracy": 1 - wrong / len(labels)}, "labels": encode_ids(labels), "predictions": encode_ids(predictions)}
+
+    named = SimpleNamespace(name="x")
+    wrong_by_value = {"1e-4": 100, "3e-4": 21, "1e-3": 20}  # 50 % and 89.5 % against the best, 90 %
+    jobs = [SimpleNamespace(value=value, seed=0, task=named, approach=named, parameter="learning_rate", profile=named, model=named)
+            for value in wrong_by_value]
+    summary = sweep.summarise(jobs, [{"status": "ok", "dev": dev(wrong), "dev_split": "train"} for wrong in wrong_by_value.values()])
+    assert summary["chosen"] == "1e-3" and summary["within_noise_of_chosen"] == ["3e-4"]
