@@ -221,3 +221,23 @@ def test_the_plugin_imports_without_torch():
 
     code = "import sys, harness.pytest_plugin; sys.exit('torch' in sys.modules or 'transformers' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_time_left_counts_each_kind_of_job_at_its_own_pace(tmp_path):
+    from harness.engine.plan import Node
+
+    class Mixture:
+        name = "mixture"
+
+    class Probe:
+        def __init__(self, name):
+            self.name = name
+
+    plan = Plan(ResultStore(tmp_path))
+    for job in (Mixture(), Probe("probe-1"), Probe("probe-2")):
+        plan.nodes[job.name] = Node(job, ())
+    assert plan.remaining_estimate(2) is None  # nothing timed yet
+    assert plan.remaining_estimate(2, {"Probe": [10.0]}) == 15.0  # the mixture at this run's mean over every kind
+    assert plan.remaining_estimate(2, {"Probe": [10.0], "Mixture": [300.0]}) == 160.0
+    plan.nodes["probe-1"].estimate = 4.0  # timed by an earlier run: that time wins
+    assert plan.remaining_estimate(2, {"Probe": [10.0], "Mixture": [300.0]}) == 157.0

@@ -125,13 +125,21 @@ class Plan:
         return {"done": states.count("done"), "failed": states.count("failed"), "cached": states.count("cached"),
                 "skipped": states.count("skipped"), "left": states.count("pending")}
 
-    def remaining_estimate(self, slots: int) -> float | None:
-        """Seconds of work left (pending and running jobs) over the slots; None if any is unknown."""
+    def remaining_estimate(self, slots: int, this_run: dict[str, list[float]] | None = None) -> float | None:
+        """Seconds of work left (pending and running jobs) over the slots: each job's time from earlier runs,
+        else `this_run`'s mean for its kind of job (job class: a multi-task mixture takes many times a
+        probe), else this run's mean over every kind; None while any job has none of these."""
+        this_run = this_run or {}
+        everything = [seconds for times in this_run.values() for seconds in times]
         with self.lock:
             open_nodes = [n for n in self.nodes.values() if n.state in ("pending", "running")]
-        if any(n.estimate is None for n in open_nodes):
-            return None
-        return sum(n.estimate for n in open_nodes) / max(1, slots)
+        total = 0.0
+        for node in open_nodes:
+            times = this_run.get(type(node.job).__name__) or everything
+            if node.estimate is None and not times:
+                return None
+            total += node.estimate if node.estimate is not None else statistics.fmean(times)
+        return total / max(1, slots)
 
     def table(self) -> str:
         rows = [[n.name, {"pending": "train"}.get(n.state, n.state), ", ".join(n.deps) or "-",

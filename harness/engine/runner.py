@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import statistics
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future
@@ -37,7 +36,7 @@ class Engine:
         self.closing = False
         self.cancelled = False
         self.started = time.time()
-        self.wall_times: list[float] = []
+        self.wall_times: dict[str, list[float]] = {}  # by job class: this run's times, for jobs never timed before
         self.thread = threading.Thread(target=self._loop, name="harness-engine", daemon=True)
 
     def start(self) -> Engine:
@@ -140,15 +139,11 @@ class Engine:
                 record |= {"attempts": node.attempts, "retried_because": node.reason}
                 self.store.write(record)
             if record.get("wall_seconds"):
-                self.wall_times.append(record["wall_seconds"])
+                self.wall_times.setdefault(type(node.job).__name__, []).append(record["wall_seconds"])
         node.finish("done" if record["status"] == "ok" else "failed", record, record.get("failure"))
 
     def eta(self) -> float | None:
-        estimate = self.plan.remaining_estimate(self.executor.capacity)
-        if estimate is None and self.wall_times:  # jobs never timed before: this run's mean so far
-            open_jobs = sum(1 for n in self.plan.nodes.values() if n.state in ("pending", "running"))
-            estimate = statistics.fmean(self.wall_times) * open_jobs / self.executor.capacity
-        return estimate
+        return self.plan.remaining_estimate(self.executor.capacity, self.wall_times)
 
     def _write_status(self, finished: bool = False) -> None:
         if not self.status_dir:
