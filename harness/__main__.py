@@ -21,7 +21,7 @@ from harness import leaderboard
 from harness.data import mirror_from
 from harness.errors import HarnessError
 from harness.models import resolve_model
-from harness.registry import check_profile_tasks, load_approaches, load_profile, load_suites, load_tasks
+from harness.registry import check_profile_tasks, load_approaches, load_profile, load_suites, load_tasks, narrow_suites
 from harness.results import RECORD_FILE, ResultStore
 from harness.specs import (
     APPROACHES_DIR,
@@ -42,7 +42,9 @@ def validate(kind: str, files: list[str]) -> int:
         errors, tasks = {}, load_tasks().specs
         for path in paths:
             try:
-                check_profile_tasks(load_profile(str(path)), tasks)
+                profile = load_profile(str(path))
+                check_profile_tasks(profile, tasks)
+                narrow_suites(profile, load_suites(tasks, load_approaches().specs).specs)
             except HarnessError as exc:
                 errors[display_path(path)] = str(exc)
     else:

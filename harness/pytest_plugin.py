@@ -41,7 +41,7 @@ from harness.engine.plan import Node, Plan, blocked, dependencies, preflight, re
 from harness.engine.progress import StatusPrinter
 from harness.errors import HarnessError, SpecError
 from harness.models import ModelRef, resolve_model
-from harness.registry import check_profile_tasks, load_approaches, load_profile, load_suites, load_tasks
+from harness.registry import check_profile_tasks, load_approaches, load_profile, load_suites, load_tasks, narrow_suites
 from harness.results import ResultStore
 from harness.specs import PROJECT_ROOT, SUITES_DIR, ApproachSpec, ProfileSpec, TaskSpec
 from harness.suitekinds import kinds
@@ -209,7 +209,7 @@ class HarnessSession:
 
     @functools.cached_property
     def suites(self) -> dict:
-        return load_suites(self.tasks, self.approaches).specs
+        return narrow_suites(self.profile, load_suites(self.tasks, self.approaches).specs)
 
     def suite_jobs(self, kind: str) -> list:
         """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
@@ -339,7 +339,7 @@ def _build_session(config: pytest.Config) -> HarnessSession:
     seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else None
     shared = getattr(config, "workerinput", {}).get("harness_run")  # set by the xdist controller
     started = shared["started"] if shared else _now()
-    return HarnessSession(
+    session = HarnessSession(
         config=config,
         profile=profile,
         model=resolve_model(config.getoption("model") or profile.model),
@@ -353,6 +353,8 @@ def _build_session(config: pytest.Config) -> HarnessSession:
         run_id=shared["id"] if shared else f"{os.getpid()}-{int(time.time())}",
         started=started,
     )
+    session.suites  # a profile's cut of a suite that does not fit the suite stops the run here, with its file and field
+    return session
 
 
 HARNESS_KEY = pytest.StashKey[HarnessSession]()

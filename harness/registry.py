@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from pydantic import ValidationError
+
 from harness.approaches import validate_method_params
 from harness.errors import SpecError
 from harness.specs import (
@@ -101,6 +103,32 @@ def check_profile_tasks(profile: ProfileSpec, tasks: dict) -> None:
             raise SpecError(f"profile '{profile.name}': field '{field_name}': unknown or invalid task {', '.join(unknown)}")
 
 
+def narrow_suites(profile: ProfileSpec, suites: dict) -> dict:
+    """The suites as `profile` runs them: the lists (or mappings) its `suites` field names cut to the entries
+    it keeps, each of which must be one of the suite YAML's own (so a cut never adds work or changes a job)."""
+    where = f"profiles/{profile.name}.yaml: field 'suites"
+    unknown = sorted(set(profile.suites) - set(suites))
+    if unknown:
+        raise SpecError(f"{where}': unknown or invalid suite {', '.join(unknown)} (known: {', '.join(sorted(suites))})")
+    return suites | {name: _narrow_suite(suites[name], cuts, f"{where}.{name}") for name, cuts in profile.suites.items()}
+
+
+def _narrow_suite(suite, cuts: dict, where: str):
+    try:
+        narrowed = type(suite).model_validate(suite.model_dump() | cuts)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise SpecError(f"{where}.{'.'.join(map(str, error['loc']))}': {error['msg']}") from None
+    for field_name in cuts:
+        original, kept = getattr(suite, field_name), getattr(narrowed, field_name)
+        if not isinstance(original, (list, dict)):
+            raise SpecError(f"{where}.{field_name}': only a list or a mapping of the suite can be cut")
+        added = [item for item in kept if item not in original] if isinstance(original, list) else [k for k in kept if original.get(k) != kept[k]]
+        if added:
+            raise SpecError(f"{where}.{field_name}': {added[0]!r} is not one of the suite's own entries")
+    return narrowed
+
+
 def load_suites(tasks: dict, approaches: dict, directory: Path = SUITES_DIR) -> Catalog:
     """Suite YAMLs by name; each names its `kind` (harness.suitekinds), which picks its schema."""
     from harness.suitekinds import kinds
@@ -128,7 +156,9 @@ def load_all_errors() -> dict[str, str]:
     errors.update(load_suites(tasks.specs, approaches.specs).errors)
     for path in spec_files(PROFILES_DIR):
         try:
-            check_profile_tasks(load_profile(str(path)), tasks.specs)
+            profile = load_profile(str(path))
+            check_profile_tasks(profile, tasks.specs)
+            narrow_suites(profile, load_suites(tasks.specs, approaches.specs).specs)
         except SpecError as exc:
             errors[display_path(path)] = str(exc)
     return errors

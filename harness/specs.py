@@ -200,6 +200,9 @@ class ProfileSpec(Spec):
     multitask_step_share: float = Field(
         default=1.0, gt=0, description="a multi-task model's training steps, as a share of its single-task models' steps added up",
     )
+    suites: dict[str, dict[str, Any]] = Field(
+        default={}, description="suite name -> lists (or mappings) of its YAML cut, at this profile, to the entries given here",
+    )
     leaderboard: str = Field(description="where this profile's leaderboard is written, relative to the project")
 
     @field_validator("learns")

@@ -177,3 +177,24 @@ def test_profile_override_of_an_unknown_task_is_refused(tmp_path):
     profile = load_profile("quick").model_copy(update={"task_overrides": {"sst3": load_profile("quick").task_overrides["sst2"]}})
     with pytest.raises(SpecError, match="profile 'quick': field 'task_overrides': unknown or invalid task sst3"):
         check_profile_tasks(profile, load_tasks().specs)
+
+
+def test_a_profile_cuts_a_suite_to_entries_of_its_own_and_says_which_field_is_wrong():
+    from harness.registry import load_suites, narrow_suites
+
+    tasks, approaches = load_tasks().specs, load_approaches().specs
+    suites = load_suites(tasks, approaches).specs
+    quick = load_profile("quick")
+    cut = narrow_suites(quick.model_copy(update={"suites": {"sequential": {"chains": [["sst2", "mnli"]]}}}), suites)
+    assert cut["sequential"].chains == [["sst2", "mnli"]] and cut["multitask"] == suites["multitask"]
+
+    def error(cuts) -> str:
+        with pytest.raises(SpecError) as raised:
+            narrow_suites(quick.model_copy(update={"suites": cuts}), suites)
+        return str(raised.value)
+
+    assert error({"sequential": {"chains": [["rte", "sst2"]]}}) == (
+        "profiles/quick.yaml: field 'suites.sequential.chains': ['rte', 'sst2'] is not one of the suite's own entries")
+    assert "field 'suites': unknown or invalid suite nightly" in error({"nightly": {"chains": []}})
+    assert "field 'suites.knowledge.train_examples': only a list or a mapping" in error({"knowledge": {"train_examples": 10}})
+    assert "field 'suites.sequential.chain'" in error({"sequential": {"chain": []}})  # a typo of the field name
