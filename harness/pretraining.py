@@ -113,6 +113,35 @@ def load_masked_lm(ref: ModelRef, seed: int):
     return model, sorted(info["missing_keys"])
 
 
+def masked_positions_only(masked_lm):
+    """`masked_lm` for training: it projects onto the vocabulary only the masked positions, the ~15 % whose
+    labels count. transformers' *ForMaskedLM projects every position (with MiniLM's 30k words, as much work as
+    the encoder) and ignores the rest in its loss. Same loss; the model comes back whole with `.restored()`."""
+    import torch
+    from transformers.modeling_outputs import MaskedLMOutput
+
+    class Deferred(torch.nn.Identity):
+        bias = None  # BERT's set_output_embeddings reads the projection's bias
+
+    class MaskedPositionsOnly(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.projection = masked_lm.get_output_embeddings()
+            masked_lm.set_output_embeddings(Deferred())
+            self.masked_lm = masked_lm
+
+        def forward(self, labels, **inputs):
+            states = self.masked_lm(**inputs).logits  # each token through the head's transform, not yet projected
+            counted = labels != -100
+            return MaskedLMOutput(loss=torch.nn.functional.cross_entropy(self.projection(states[counted]), labels[counted]))
+
+        def restored(self):
+            self.masked_lm.set_output_embeddings(self.projection)
+            return self.masked_lm
+
+    return MaskedPositionsOnly()
+
+
 def save_adapted_encoder(ref: ModelRef, masked_lm, directory: Path, seed: int) -> None:
     """The MLM-trained encoder layers over the original encoder, so parts MLM models lack (BERT's
     pooler, which the classifier reads) stay the pre-trained ones rather than new random ones."""
@@ -155,8 +184,10 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     settings = TrainingSettings(epochs=mlm.epochs, batch_size=mlm.batch_size, learning_rate=mlm.learning_rate)
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm.mask_probability)
     with measured_training() as measured:
-        measured.stats = train(model, TaskBatches(texts, tokenizer, settings, job.seed, collate), settings, make_accelerator(),
+        training = masked_positions_only(model)
+        measured.stats = train(training, TaskBatches(texts, tokenizer, settings, job.seed, collate), settings, make_accelerator(),
                                desc=f"{job.name} MLM")
+        model = training.restored()
     encoder_dir = run_dir / "adapted-encoder"
     save_adapted_encoder(job.model, model, encoder_dir, job.seed)
     tokenizer.save_pretrained(encoder_dir)
