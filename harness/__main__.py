@@ -40,11 +40,12 @@ def validate(kind: str, files: list[str]) -> int:
     paths = [Path(f) for f in files] or spec_files(KINDS[kind])
     if kind == "profiles":
         errors, tasks = {}, load_tasks().specs
+        suites = load_suites(tasks, load_approaches().specs).specs
         for path in paths:
             try:
                 profile = load_profile(str(path))
                 check_profile_tasks(profile, tasks)
-                narrow_suites(profile, load_suites(tasks, load_approaches().specs).specs)
+                narrow_suites(profile, suites)
             except HarnessError as exc:
                 errors[display_path(path)] = str(exc)
     else:

@@ -153,12 +153,13 @@ def load_all_errors() -> dict[str, str]:
     tasks, approaches = load_tasks(), load_approaches()
     errors = dict(tasks.errors)
     errors.update(approaches.errors)
-    errors.update(load_suites(tasks.specs, approaches.specs).errors)
+    suites = load_suites(tasks.specs, approaches.specs)
+    errors.update(suites.errors)
     for path in spec_files(PROFILES_DIR):
         try:
             profile = load_profile(str(path))
             check_profile_tasks(profile, tasks.specs)
-            narrow_suites(profile, load_suites(tasks.specs, approaches.specs).specs)
+            narrow_suites(profile, suites.specs)
         except SpecError as exc:
             errors[display_path(path)] = str(exc)
     return errors
