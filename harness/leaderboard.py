@@ -21,7 +21,7 @@ import pandas as pd
 import harness
 from harness import checks
 from harness.results import atomic_write_text
-from harness.stats import Interval, bootstrap
+from harness.stats import bootstrap, paired_bootstrap
 
 RUN_KEY = ["kind", "task", "approach", "variant", "seed"]  # a newer record of the same key replaces the older
 ALWAYS = ["status", "finished_at", "profile", "model", "data_source", "hardware", "peak_memory_kind", "failure"]  # columns even when no record has them
@@ -101,14 +101,6 @@ def _correctness(runs, summary=lambda record: record.get("eval") or record) -> d
     return {seed: checks.correct(s) for seed, s in summaries.items()}
 
 
-def _paired(ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray]) -> Interval | None:
-    """Our accuracy minus theirs, on the seeds both have and the same examples."""
-    seeds = sorted(set(ours) & set(theirs))
-    if not seeds or any(len(ours[s]) != len(theirs[s]) for s in seeds):
-        return None
-    return bootstrap(np.stack([ours[s] - theirs[s] for s in seeds]))
-
-
 def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.get("eval") or record) -> str:
     """mean ± std [95 % interval] and the significance marks of MARKS."""
     if not runs:
@@ -122,13 +114,13 @@ def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.
     cell += f" [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
     majority = {r["seed"]: checks.majority_correct(summary(r), r["majority_class"]) for r in runs}
     marks = ""
-    against_full = _paired(ours, _correctness(full, summary) or {}) if full else None
+    against_full = paired_bootstrap(ours, _correctness(full, summary) or {}) if full else None
     if against_full and against_full.excludes_zero():
         marks += "▲" if against_full.mean > 0 else "▼"
-    against_majority = _paired(ours, majority)
+    against_majority = paired_bootstrap(ours, majority)
     if against_majority and not against_majority.low > 0:
         marks += "○"
-    against_baseline = _paired(ours, _correctness(baseline, summary) or {}) if baseline else None
+    against_baseline = paired_bootstrap(ours, _correctness(baseline, summary) or {}) if baseline else None
     if against_baseline:
         marks += "◆" if against_baseline.high < 0 else ("◇" if not against_baseline.excludes_zero() else "")
     return f"{cell} {marks}".rstrip()

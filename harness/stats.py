@@ -46,3 +46,12 @@ def bootstrap(correct: np.ndarray, draws: int = DRAWS, level: float = LEVEL) -> 
     tail = (1 - level) / 2
     return Interval(float(correct.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
 
+
+
+def paired_bootstrap(ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray]) -> Interval | None:
+    """Our accuracy minus theirs (per seed, 1 where a prediction was right), on the seeds both have and the
+    same examples; None where they share no seed or were scored on different examples."""
+    seeds = sorted(set(ours) & set(theirs))
+    if not seeds or any(len(ours[s]) != len(theirs[s]) for s in seeds):
+        return None
+    return bootstrap(np.stack([ours[s] - theirs[s] for s in seeds]))

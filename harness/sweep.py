@@ -23,7 +23,7 @@ import yaml
 from harness.checks import correct
 from harness.jobs import Job
 from harness.specs import PROJECT_ROOT
-from harness.stats import bootstrap
+from harness.stats import paired_bootstrap
 
 SWEEPS_DIR = PROJECT_ROOT / "sweeps"
 PARAMETERS = ("learning_rate", "head_learning_rate", "pooling")
@@ -68,6 +68,7 @@ def summarise(jobs: list[SweepJob], records: list[dict[str, Any]]) -> dict[str, 
             by_value.setdefault(job.value, {})[job.seed] = record["dev"]
     dev = {value: statistics.fmean(summary["metrics"]["accuracy"] for summary in by_seed.values()) for value, by_seed in by_value.items()}
     chosen = max(dev, key=dev.get) if dev else None
+    correct_by_seed = {value: {seed: correct(summary) for seed, summary in by_seed.items()} for value, by_seed in by_value.items()}
     first = jobs[0]
     return {
         "task": first.task.name, "approach": first.approach.name, "parameter": first.parameter,
@@ -75,15 +76,14 @@ def summarise(jobs: list[SweepJob], records: list[dict[str, Any]]) -> dict[str, 
         "dev_split": records[0].get("dev_split") if records else None,
         "dev_accuracy": {value: round(accuracy, 4) for value, accuracy in dev.items()},
         "chosen": chosen,
-        "within_noise_of_chosen": [value for value in dev if value != chosen and not _differs(by_value[value], by_value[chosen])],
+        "within_noise_of_chosen": [value for value in dev if value != chosen and not _differs(correct_by_seed[value], correct_by_seed[chosen])],
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def _differs(ours: dict[int, dict[str, Any]], theirs: dict[int, dict[str, Any]]) -> bool:
-    """Whether the paired bootstrap interval of the dev-accuracy difference, on the seeds both have, excludes zero."""
-    seeds = sorted(set(ours) & set(theirs))
-    return bool(seeds) and bootstrap(np.stack([correct(ours[seed]) - correct(theirs[seed]) for seed in seeds])).excludes_zero()
+def _differs(ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray]) -> bool:
+    interval = paired_bootstrap(ours, theirs)
+    return interval is not None and interval.excludes_zero()
 
 
 def write(summary: dict[str, Any]) -> str:
