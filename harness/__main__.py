@@ -119,7 +119,7 @@ def pin_reference(args: argparse.Namespace) -> int:
     reference = references.pin(path, records, model, approach, f"this harness's {profile.name}-profile run finished {finished}",
                                tasks, approaches, if_missing=args.if_missing)
     if reference is None:
-        print(f"{model} already has a reference in {display_path(path)}; left as it is")
+        print(f"{model} already has a reference in {display_path(path)} for every task of this run; left as it is")
         return 0
     accuracies = ", ".join(f"{task} {100 * value:.1f}" for task, value in reference.accuracy.items())
     print(f"pinned {model} in {display_path(path)}: {accuracies}")
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     pinner.add_argument("--model", required=True)
     pinner.add_argument("--profile", default="full")
     pinner.add_argument("--suite", default="published", help="a suite of kind 'reference' in suites/")
-    pinner.add_argument("--if-missing", action="store_true", help="do nothing where the model has a reference already")
+    pinner.add_argument("--if-missing", action="store_true", help="pin only the tasks the model has no reference for yet")
     pinner.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
     pinner.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
     checker = commands.add_parser("check-store", help="list the results store's damaged records")

@@ -73,12 +73,17 @@ def not_below_baseline(accuracy: float, baseline: float, tolerance: float, what:
     )
 
 
-def near_reference(summaries: list[dict[str, Any]], reference: float, reference_standard_error: float, what: str) -> None:
-    """The mean accuracy over seeds is within 2 standard errors of a reference accuracy: this run's (bootstrap
-    over seeds and examples) and the reference's own, combined as independent."""
+def reference_gap(summaries: list[dict[str, Any]], reference: float, reference_standard_error: float) -> tuple[float, float]:
+    """(mean accuracy over seeds, allowed distance from the reference): 2 standard errors of the difference,
+    this run's (bootstrap over seeds and examples) and the reference's own combined as independent."""
     interval = bootstrap(np.stack([correct(summary) for summary in summaries]))
-    tolerance = STANDARD_ERRORS * math.hypot(interval.standard_error, reference_standard_error)
-    assert abs(interval.mean - reference) <= tolerance, (
-        f"{what}: accuracy {interval.mean:.3f} over {len(summaries)} seeds is {100 * (interval.mean - reference):+.1f} points "
+    return interval.mean, STANDARD_ERRORS * math.hypot(interval.standard_error, reference_standard_error)
+
+
+def near_reference(summaries: list[dict[str, Any]], reference: float, reference_standard_error: float, what: str) -> None:
+    """The mean accuracy over seeds is within 2 standard errors of a reference accuracy (reference_gap)."""
+    mean, tolerance = reference_gap(summaries, reference, reference_standard_error)
+    assert abs(mean - reference) <= tolerance, (
+        f"{what}: accuracy {mean:.3f} over {len(summaries)} seeds is {100 * (mean - reference):+.1f} points "
         f"from the reference {reference:.3f}; allowed ±{100 * tolerance:.1f} ({STANDARD_ERRORS} standard errors)"
     )

@@ -370,7 +370,7 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   cost_table(single, inference or {}), "",
                   "## Runs", "", runs_table(groups), ""]
     for name, kind in sorted(kinds().items()):
-        runs = ok[ok["kind"] == name]
+        runs = ok[ok["kind"] == name] if kind.runs_own_job else single  # a check over other runs reads those
         if kind.leaderboard and not runs.empty:
             lines += kind.leaderboard(runs, groups)
     if not failures.empty:

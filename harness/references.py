@@ -16,8 +16,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field
 
+from harness.checks import STANDARD_ERRORS, reference_gap
 from harness.errors import SpecError
 from harness.jobs import Job
+from harness.leaderboard import Groups, table
 from harness.specs import NAME_PATTERN, ApproachSpec, Spec, TaskSpec, check_known, load_spec
 from harness.suitekinds import SuiteKind, register
 
@@ -85,21 +87,25 @@ def pin(path: Path, records: list[dict[str, Any]], model: str, approach: str, ru
     """Appends to the suite at `path` a reference for `model` taken from a run's records (the selected
     leaderboard records of one profile, model and data source): per task, the mean accuracy of
     `approach` over its seeds and, as the source's standard error, that mean's bootstrap standard error.
-    With `if_missing`, a model that has a reference already is left alone (None)."""
+    A task keeps the first reference pinned for it: with `if_missing` only the run's other tasks are pinned
+    (None where none is left), so a later, fuller run adds the tasks an earlier one lacked."""
     from harness.checks import correct
     from harness.stats import bootstrap
 
     suite = load_reference_suite(path, tasks, approaches)
-    if any(reference.model == model for reference in suite.references):
-        if if_missing:
-            return None
-        raise SpecError(f"{path.name}: field 'references': {model} already has a reference; remove it to pin another run")
     runs: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         if record.get("kind", "single-task") == "single-task" and record["approach"] == approach and record["status"] == "ok":
             runs.setdefault(record["task"], []).append(record)
     if not runs:
         raise SpecError(f"no successful {approach} single-task runs of {model} in the results store to pin")
+    pinned = sorted(runs.keys() & {task for reference in suite.references if reference.model == model for task in reference.accuracy})
+    if pinned and not if_missing:
+        raise SpecError(f"{path.name}: field 'references': {model} already has a reference for {', '.join(pinned)}; "
+                        "remove it to pin another run")
+    runs = {task: task_runs for task, task_runs in runs.items() if task not in pinned}
+    if not runs:
+        return None
     intervals = {task: bootstrap(np.stack([correct(r["eval"]) for r in task_runs])) for task, task_runs in sorted(runs.items())}
     seeds = sorted({r["seed"] for task_runs in runs.values() for r in task_runs})
     first = next(iter(runs.values()))[0]
@@ -119,5 +125,39 @@ def pin(path: Path, records: list[dict[str, Any]], model: str, approach: str, ru
     return reference
 
 
+def leaderboard_section(single: Any, groups: Groups) -> list[str]:
+    """The gates of the runs' model and profile, each as suites/test_published.py checks it: the reference,
+    this run's mean over seeds, and whether it lies within 2 standard errors of the difference."""
+    from harness.registry import load_approaches, load_suites, load_tasks
+
+    model, profile = single["model"].iloc[0], single["profile"].iloc[0]
+    tasks = load_tasks().specs
+    rows = []
+    for suite in load_suites(tasks, load_approaches().specs).specs.values():
+        if getattr(suite, "kind", None) != "reference" or profile not in suite.profiles:
+            continue
+        for reference in (r for r in suite.references if r.model == model):
+            for task, accuracy in reference.accuracy.items():
+                runs = groups.get((task, suite.approach), [])
+                used = sorted({run["split_spec"] for run in runs})
+                row = [suite.name, task, f"{100 * accuracy:.1f}", reference.source, ", ".join(str(run["seed"]) for run in runs) or "–"]
+                if not runs:
+                    rows.append(row + ["–", "–", "–", "not run"])
+                elif used != [tasks[task].splits.describe()]:
+                    rows.append(row + ["–", "–", "–", f"skipped: ran on {', '.join(used)}, not the splits the source used"])
+                else:
+                    mean, tolerance = reference_gap([run["eval"] for run in runs], accuracy, reference.source_standard_error.get(task, 0.0))
+                    rows.append(row + [f"{100 * mean:.1f}", f"{100 * (mean - accuracy):+.1f}", f"±{100 * tolerance:.1f}",
+                                       "within" if abs(mean - accuracy) <= tolerance else "OUTSIDE: the gate fails"])
+    if not rows:
+        return []
+    return ["## Published-number gates", "",
+            "A suite of kind `reference` (suites/published.yaml): its approach, full fine-tuning, of this leaderboard's model "
+            f"against the accuracy a source published or a pinned run reached. Allowed: {STANDARD_ERRORS} standard errors of the difference, this run's (bootstrap "
+            "over seeds and evaluation examples) and the source's where it states one (harness.checks.reference_gap).", "",
+            table(rows, ["gate", "task", "reference (%)", "source", "seeds", "this run (%)", "difference (points)", "allowed",
+                         "verdict"]), ""]
+
+
 register(SuiteKind(name="reference", fixture="reference", load=load_reference_suite, jobs=gates, needs=lambda gate: gate.jobs,
-                   runs_own_job=False))
+                   runs_own_job=False, leaderboard=leaderboard_section))

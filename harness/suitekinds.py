@@ -22,8 +22,9 @@ class SuiteKind:
     jobs: Callable[[Any, Any], list]  # (suite, session) -> the suite's jobs for the session's model, profile, seeds
     needs: Callable[[Any], tuple] = _itself  # the jobs a test of this kind reads: its own, and any it compares with
     runs_own_job: bool = True  # False: the kind's `<fixture>_job` is a check over `needs`, with no `<fixture>_run`
-    # Its leaderboard section: (the kind's successful runs as harness.leaderboard's data frame, the single-task
-    # records by (task, approach)) -> markdown lines; None for kinds whose results show in other tables.
+    # Its leaderboard section: (the kind's successful runs as harness.leaderboard's data frame, or the single-task
+    # runs for a kind with no job of its own; the single-task records by (task, approach)) -> markdown lines;
+    # None for kinds whose results show in other tables.
     leaderboard: Callable[[Any, dict], list[str]] | None = None
 
 

@@ -62,6 +62,39 @@ def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_pa
     assert reference.source.startswith("a full run: seeds 0, 1; CPU test; mirror x")
     assert "# a comment that stays" in path.read_text()
     assert load_reference_suite(path, TASKS, APPROACHES).references[-1] == reference
-    with pytest.raises(SpecError, match="minilm already has a reference"):
+    with pytest.raises(SpecError, match="minilm already has a reference for sst2"):
         pin(path, records, "minilm", "full", "again", TASKS, APPROACHES)
     assert pin(path, records, "minilm", "full", "again", TASKS, APPROACHES, if_missing=True) is None
+    # A fuller run later: its new task is pinned beside the first reference, which stays.
+    fuller = records + [{**record(seed, 50), "task": "rte"} for seed in (0, 1)]
+    added = pin(path, fuller, "minilm", "full", "fuller", TASKS, APPROACHES, if_missing=True)
+    assert added.accuracy == {"rte": 0.75} and added.source.startswith("fuller")
+    assert [r.accuracy for r in load_reference_suite(path, TASKS, APPROACHES).references if r.model == "minilm"] == [
+        {"sst2": 0.875}, {"rte": 0.75}]
+
+
+def test_the_leaderboard_shows_each_gate_with_its_verdict():
+    import numpy as np
+
+    from harness.leaderboard import grouped, runs_frame
+    from harness.references import leaderboard_section
+    from harness.results import encode_ids
+
+    labels = np.arange(1000) % 2
+
+    def record(task, seed, accuracy, split_spec=None):
+        predictions = labels.copy()
+        predictions[: round((1 - accuracy) * len(labels))] ^= 1
+        return {"kind": "single-task", "task": task, "approach": "full", "seed": seed, "status": "ok",
+                "model": "distilbert-base-uncased", "profile": "full", "split_spec": split_spec or TASKS[task].splits.describe(),
+                "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)}}
+
+    records = [record("sst2", seed, 0.91) for seed in (0, 1)] + [record("mnli", seed, 0.70) for seed in (0, 1)]
+    records.append(record("rte", 0, 0.6, split_spec="train=validation[:80%] eval=validation[80%:]"))
+    single = runs_frame(records)
+    text = "\n".join(leaderboard_section(single, grouped(single, ["task", "approach"])))
+    rows = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| published")}
+    assert "| 91.3 " in rows["sst2"] and "| 91.0 " in rows["sst2"] and rows["sst2"].rstrip(" |").endswith("within")
+    assert "| -12.2 " in rows["mnli"] and "OUTSIDE: the gate fails" in rows["mnli"]
+    assert "skipped: ran on train=validation[:80%] eval=validation[80%:]" in rows["rte"] and "not run" in rows["qnli"]
+    assert leaderboard_section(runs_frame([{**r, "profile": "quick"} for r in records]), {}) == []
