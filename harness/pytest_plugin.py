@@ -248,7 +248,7 @@ class HarnessSession:
         devices = parse_devices(option("devices"), visible_gpus())
         gpu = devices[0].kind == "cuda"
         per_device = option("jobs_per_device") or default_jobs_per_device(
-            devices[0], os.cpu_count() or 1, self._measured_cuda_peaks() if gpu else [], _device_memory(devices[0]))
+            devices[0], (os.cpu_count() or 1) // len(devices), self._measured_cuda_peaks() if gpu else [], _device_memory(devices[0]))
         return layout(devices, per_device)
 
     def executor(self):

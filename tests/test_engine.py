@@ -155,6 +155,8 @@ def test_devices_and_slots_from_fake_device_lists():
     assert default_jobs_per_device(Device("cuda", 0), 16, [], 80 * 2**30) == 2  # nothing measured yet
     assert default_jobs_per_device(Device("cuda", 0), 16, [6 * 2**30], 80 * 2**30) == 8
     assert default_jobs_per_device(Device("cuda", 0), 16, [20 * 2**30], 80 * 2**30) == 2
+    assert default_jobs_per_device(Device("cuda", 0), 16, [2**29], 140 * 2**30) == 10  # small jobs: the measured cap
+    assert default_jobs_per_device(Device("cuda", 0), 4, [2**29], 140 * 2**30) == 4  # one core per job at least
 
 
 def test_a_worker_is_pinned_before_torch_starts(job, tmp_path):
