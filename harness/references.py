@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import Field
 
 from harness.checks import STANDARD_ERRORS, reference_gap
@@ -134,7 +135,7 @@ def other_splits(task: TaskSpec, records: list[dict[str, Any]]) -> str | None:
     return f"ran on {', '.join(used)}, not the task's own splits the source used ({task.splits.describe()})"
 
 
-def leaderboard_section(single: Any, groups: Groups) -> list[str]:
+def leaderboard_section(single: pd.DataFrame, groups: Groups) -> list[str]:
     """The gates of the runs' model and profile, each as suites/test_published.py checks it: the reference,
     this run's mean over seeds, and whether it lies within 2 standard errors of the difference."""
     from harness.registry import load_approaches, load_suites, load_tasks
@@ -160,7 +161,7 @@ def leaderboard_section(single: Any, groups: Groups) -> list[str]:
     if not rows:
         return []
     return ["## Published-number gates", "",
-            "A suite of kind `reference` (suites/published.yaml): its approach, full fine-tuning, of this leaderboard's "
+            "Each suite of kind `reference`: its approach (full fine-tuning in suites/published.yaml) on this leaderboard's "
             f"model against the accuracy a source published or a pinned run reached. Allowed: {STANDARD_ERRORS} standard "
             "errors of the difference, this run's (bootstrap over seeds and evaluation examples) and the source's where "
             "it states one (harness.checks.reference_gap).", "",
