@@ -192,7 +192,8 @@ class ProfileSpec(Spec):
         "this budget; elsewhere the budget claims nothing and the check is skipped, saying so",
     )
     beats_frozen_features: dict[str, float] = Field(
-        default={}, description="task -> how far (accuracy) any approach may stay below the frozen-feature baseline",
+        default={}, description="task -> how far (accuracy) any approach may stay below the frozen-feature baseline; only a "
+        "shortfall beyond it by 2 standard errors of the paired difference fails",
     )
     max_gap_to_full: dict[str, dict[str, float]] = Field(
         default={}, description="task -> approach -> how far below full fine-tuning's accuracy it may stay",
