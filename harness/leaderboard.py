@@ -50,10 +50,15 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     columns = sorted({field for record in records for field in record} | {*RUN_KEY, *ALWAYS})
     frame = pd.DataFrame(records, columns=columns)
     frame["record"] = records
-    frame["kind"] = frame["kind"].where(frame["kind"].notna(), "single-task")
-    frame["variant"] = frame["variant"].where(frame["variant"].notna(), "")
+    _fill_run_key(frame)
     frame["accuracy"] = [(record.get("metrics") or {}).get("accuracy") for record in records]
     return frame
+
+
+def _fill_run_key(frame: pd.DataFrame) -> None:
+    """Records from before kinds and variants were recorded are single-task runs without a variant."""
+    for column, default in (("kind", "single-task"), ("variant", "")):
+        frame[column] = frame[column].where(frame[column].notna(), default) if column in frame else default
 
 
 def select(records: Iterable[dict[str, Any]], scope: Scope) -> list[dict[str, Any]]:
@@ -314,7 +319,8 @@ def plot_generalization(groups, path: Path) -> bool:
 
 
 def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None,
-           generalization_plot: str | None = None, inference: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> str:
+           generalization_plot: str | None = None, inference: dict[tuple[str, str, str], dict[str, Any]] | None = None,
+           runs_file: str | None = None) -> str:
     from harness.suitekinds import kinds
 
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -334,7 +340,8 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         f"- **Hardware:** {'; '.join(sorted(frame['hardware'].dropna().unique())) or 'unknown'}",
         f"- **Date:** {now:%Y-%m-%d %H:%M} UTC",
         f"- **Harness version:** {harness.__version__}",
-        f"- **Runs:** {len(frame)} ({len(failures)} failed); seeds {', '.join(str(s) for s in sorted(frame['seed'].unique()))}; accuracies in %",
+        f"- **Runs:** {len(frame)} ({len(failures)} failed); seeds {', '.join(str(s) for s in sorted(frame['seed'].unique()))}; accuracies in %"
+        + (f"; every run's numbers as CSV: [{runs_file}]({runs_file})" if runs_file else ""),
         f"- **Head:** {', '.join(sorted({_head(r) for r in records if r.get('pooling')})) or 'unknown'} (harness.heads)",
         "",
         "## In-domain accuracy (%)",
@@ -379,6 +386,29 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
     return "\n".join(lines)
 
 
+PER_EXAMPLE = ("predictions", "labels")  # one digit per example: in the store's records, not in the CSV
+NOT_EXPORTED = ("config", "worker", "record")  # config_hash names the config; the worker is where it ran, not what
+
+
+def _without_per_example(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_per_example(inner) for key, inner in value.items() if key not in PER_EXAMPLE}
+    return value
+
+
+def runs_csv(records: Iterable[dict[str, Any]]) -> str:
+    """One row per run, for analysis outside the harness: every record field, nested ones flattened to dotted
+    columns (`eval.metrics.accuracy`, `ood.imdb.metrics.accuracy`, `per_task.mnli.metrics.accuracy`,
+    `package_versions.torch`), lists as JSON; without the per-example predictions and the config itself."""
+    frame = pd.json_normalize([_without_per_example(record) for record in records])
+    frame = frame.drop(columns=[c for c in frame.columns if c.split(".")[0] in NOT_EXPORTED])
+    frame = frame.map(lambda cell: json.dumps(cell, ensure_ascii=False) if isinstance(cell, list) else cell)
+    _fill_run_key(frame)
+    first = RUN_KEY + [column for column in ("status", "config_hash") if column in frame.columns]
+    frame = frame[first + sorted(set(frame.columns) - set(first))]
+    return frame.sort_values(RUN_KEY, key=lambda column: column.astype(str)).to_csv(index=False)
+
+
 def kept(summary: dict[str, Any] | None) -> bool:
     """Whether an evaluation kept its predictions (records from before they were kept did not)."""
     return bool(summary and "predictions" in summary and "majority_class" in summary)
@@ -396,8 +426,9 @@ def _head(record: dict[str, Any]) -> str:
 
 
 def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_root: Path | None = None) -> int:
-    """Writes the leaderboard for `scope`, and its plots beside it; returns how many runs it shows. The
-    inference columns come from the store's benchmark JSON (INFERENCE_FILE), where there is one."""
+    """Writes the leaderboard for `scope`, and beside it its plots and its runs as CSV (runs_csv); returns how
+    many runs it shows. The inference columns come from the store's benchmark JSON (INFERENCE_FILE), where
+    there is one."""
     path = Path(path)
     selected = select(records, scope)
     frame = runs_frame(selected)
@@ -407,6 +438,9 @@ def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_roo
     drawn = plot_accuracy_vs_parameters(single, plot)
     generalization_drawn = plot_generalization(grouped(single, ["task", "approach"]), generalization)
     inference = load_inference(Path(store_root) / INFERENCE_FILE.format(profile=scope.profile)) if store_root else {}
+    runs_file = path.with_name(f"{path.stem}-runs.csv")
+    atomic_write_text(runs_file, runs_csv(selected))
     atomic_write_text(path, render(selected, scope, plot=plot.name if drawn else None,
-                                   generalization_plot=generalization.name if generalization_drawn else None, inference=inference))
+                                   generalization_plot=generalization.name if generalization_drawn else None, inference=inference,
+                                   runs_file=runs_file.name))
     return len(selected)

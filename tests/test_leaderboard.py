@@ -3,6 +3,9 @@
 import datetime as dt
 import json
 
+import pandas as pd
+import pytest
+
 from harness import leaderboard
 
 SCOPE = leaderboard.Scope("quick", "a test profile", "minilm", "mirror /data")
@@ -61,6 +64,18 @@ def test_write_is_atomic_counts_runs_and_embeds_the_plot(tmp_path):
     plot = tmp_path / "board-accuracy-vs-parameters.png"
     assert "](board-accuracy-vs-parameters.png)" in text and plot.read_bytes().startswith(b"\x89PNG")
     assert "](board-generalization.png)" in text and (tmp_path / "board-generalization.png").stat().st_size > 0
+
+
+def test_runs_are_written_as_csv_beside_the_leaderboard(tmp_path):
+    path = tmp_path / "board.md"
+    kept = record(eval={"metrics": {"accuracy": 0.75}, "predictions": "0101", "labels": "0111"}, majority_class=1, chain=["sst2", "mnli"])
+    leaderboard.write(path, [kept, record(task="rte", accuracy=0.6), record(task="rte", accuracy=0.9, profile="tiny")], SCOPE)
+    runs = pd.read_csv(tmp_path / "board-runs.csv")
+    assert "](board-runs.csv)" in path.read_text()
+    assert list(runs.columns[:5]) == leaderboard.RUN_KEY and list(runs["task"]) == ["rte", "sst2"]  # the scope's runs only
+    assert list(runs["metrics.accuracy"]) == [0.6, 0.8] and runs["ood.imdb.metrics.accuracy"].iloc[1] == pytest.approx(0.7)
+    assert runs["eval.metrics.accuracy"].iloc[1] == 0.75 and json.loads(runs["chain"].iloc[1]) == ["sst2", "mnli"]
+    assert not [c for c in runs.columns if c.startswith("config.") or c.endswith(("predictions", "labels"))]
 
 
 def test_pareto_front_keeps_only_undominated_points():

@@ -14,7 +14,7 @@ from harness.__main__ import main
 from harness.engine import run
 from harness.models import resolve_model
 from harness.registry import load_approaches, load_profile
-from harness.results import RECORD_FILE, ResultStore
+from harness.results import RECORD_FILE, ResultStore, atomic_write_text
 from harness.specs import PROJECT_ROOT
 
 
@@ -74,3 +74,11 @@ def test_unwritable_store_serves_cached_records_and_refuses_to_train(mirror, tmp
     refused = pytest_run("-k", "sst2-full-seed0 and beats_majority")
     assert refused.returncode == pytest.ExitCode.USAGE_ERROR
     assert f"results store {tmp_path} is not writable" in refused.stdout + refused.stderr and "--results-dir" in refused.stdout + refused.stderr
+
+
+def test_atomic_writes_get_the_mode_open_would_give(tmp_path):
+    """mkstemp's temporary file is private; a leaderboard or record written through it is not."""
+    atomic_write_text(tmp_path / "board.md", "# Leaderboard\n")
+    probe = tmp_path / "plain"
+    probe.write_text("")
+    assert (tmp_path / "board.md").stat().st_mode & 0o777 == probe.stat().st_mode & 0o777
