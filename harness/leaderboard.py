@@ -387,7 +387,7 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
 
 
 PER_EXAMPLE = ("predictions", "labels")  # one digit per example: in the store's records, not in the CSV
-NOT_EXPORTED = ("config", "worker", "record")  # config_hash names the config; the worker is where it ran, not what
+NOT_EXPORTED = ("config", "worker")  # config_hash names the config; the worker is where it ran, not what
 
 
 def _without_per_example(value: Any) -> Any:
