@@ -406,7 +406,7 @@ def runs_csv(records: Iterable[dict[str, Any]]) -> str:
     _fill_run_key(frame)
     first = RUN_KEY + [column for column in ("status", "config_hash") if column in frame.columns]
     frame = frame[first + sorted(set(frame.columns) - set(first))]
-    return frame.sort_values(RUN_KEY, key=lambda column: column.astype(str)).to_csv(index=False)
+    return frame.sort_values(RUN_KEY, key=lambda column: column if column.name == "seed" else column.astype(str)).to_csv(index=False)
 
 
 def kept(summary: dict[str, Any] | None) -> bool:
