@@ -13,7 +13,7 @@ import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ import harness
 from harness import checks
 from harness.results import atomic_write_text
 from harness.stats import bootstrap, paired_bootstrap
+
+if TYPE_CHECKING:
+    from harness.jobs import DeclaredIdentity
 
 RUN_KEY = ["kind", "task", "approach", "variant", "seed"]  # a newer record of the same key replaces the older
 ALWAYS = ["status", "finished_at", "profile", "model", "data_source", "hardware", "peak_memory_kind", "failure"]  # columns even when no record has them
@@ -131,7 +134,7 @@ def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.
     return f"{cell} {marks}".rstrip()
 
 
-def in_domain_table(groups, baselines) -> str:
+def in_domain_table(groups, baselines, changed: dict[tuple[str, str], Any] | None = None) -> str:
     tasks = sorted({task for task, _ in groups})
     approaches = sorted({approach for _, approach in groups})
     majority = {task: [r["majority_rate"] for r in runs] for (task, _), runs in groups.items()}
@@ -139,7 +142,8 @@ def in_domain_table(groups, baselines) -> str:
             ["frozen features + logistic regression"] + [accuracy_cell(baselines.get(task, [])) for task in tasks]]
     for approach in approaches:
         rows.append([approach] + [accuracy_cell(groups.get((task, approach), []), None if approach == "full" else groups.get((task, "full")),
-                                                baselines.get(task)) for task in tasks])
+                                                baselines.get(task)) + (" †" if (task, approach) in (changed or {}) else "")
+                                  for task in tasks])
     rows.append(["splits (train, eval)"] + [_splits_cell([r for (t, _), runs in groups.items() if t == task for r in runs]) for task in tasks])
     return table(rows, headers=["approach"] + tasks)
 
@@ -244,6 +248,48 @@ def runs_table(groups: Groups) -> str:
                                 "dev examples", "eval examples", "config"])
 
 
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested fields as dotted keys; by hand, as pandas' json_normalize turns None into NaN, which equals nothing."""
+    flat = {}
+    for key, value in config.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) and value else {f"{prefix}{key}": value})
+    return flat
+
+
+def changes_since(record: dict[str, Any], declared: DeclaredIdentity | None) -> list[str]:
+    """How the YAML declarations today differ from what this run trained with, as `field: then → now`; empty
+    where they agree (or nothing can be compared: no declarations given, or a record without its config)."""
+    if declared is None or "config" not in record:
+        return []
+    now = declared(record["task"], record["approach"], record["seed"])
+    if now is None:
+        return ["task or approach no longer declared"]
+    then, now = _flat(record["config"]), _flat(json.loads(json.dumps(now)))  # as stored: tuples become lists
+    return [f"{field}: {_short(then.get(field, '–'))} → {_short(now.get(field, '–'))}"
+            for field in sorted(then.keys() | now.keys()) if then.get(field) != now.get(field)]
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def changed_groups(groups: Groups, declared: DeclaredIdentity | None) -> dict[tuple[str, str], dict[str, Any]]:
+    """The (task, approach) groups with runs that the declarations no longer describe: their seeds and the changes."""
+    changed = {}
+    for key, runs in groups.items():
+        stale = {r["seed"]: changes_since(r, declared) for r in runs}
+        stale = {seed: changes for seed, changes in stale.items() if changes}
+        if stale:
+            changed[key] = {"seeds": sorted(stale), "changes": sorted({c for changes in stale.values() for c in changes})}
+    return changed
+
+
+def changed_table(changed: dict[tuple[str, str], dict[str, Any]]) -> str:
+    return table([[task, approach, ",".join(str(s) for s in entry["seeds"]), "; ".join(entry["changes"])]
+                  for (task, approach), entry in sorted(changed.items())], headers=["task", "approach", "seeds", "then → now"])
+
+
 def pareto_front(points: list[tuple[float, float]]) -> set[int]:
     """Indices of points no other point beats on both fewer parameters and higher accuracy."""
     return {i for i, (share, accuracy) in enumerate(points)
@@ -320,7 +366,7 @@ def plot_generalization(groups, path: Path) -> bool:
 
 def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None,
            generalization_plot: str | None = None, inference: dict[tuple[str, str, str], dict[str, Any]] | None = None,
-           runs_file: str | None = None) -> str:
+           runs_file: str | None = None, declared: DeclaredIdentity | None = None) -> str:
     from harness.suitekinds import kinds
 
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -329,6 +375,7 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
     single = ok[ok["kind"] == "single-task"]
     groups = grouped(single, ["task", "approach"])
     baselines = grouped(ok[ok["kind"] == "frozen-features"], "task")  # harness.baselines
+    changed = changed_groups(groups, declared)
     lines = [
         "# Leaderboard",
         "",
@@ -346,9 +393,9 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         "",
         "## In-domain accuracy (%)",
         "",
-        in_domain_table(groups, baselines) if groups else "No successful runs.",
+        in_domain_table(groups, baselines, changed) if groups else "No successful runs.",
         "",
-        MARKS,
+        MARKS + (" † trained under earlier declarations: see \"Runs the declarations have moved on from\"." if changed else ""),
         "",
     ]
     if plot:
@@ -376,6 +423,11 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   "into the weights. – where no inference pass has run.", "",
                   cost_table(single, inference or {}), "",
                   "## Runs", "", runs_table(groups), ""]
+    if changed:
+        lines += ["## Runs the declarations have moved on from", "",
+                  "These runs trained with settings that tasks/, approaches/ and the profile no longer declare (a field "
+                  "changed since, then → now); their cells (†) show what they measured then. The same command retrains "
+                  "them under today's declarations.", "", changed_table(changed), ""]
     for name, kind in sorted(kinds().items()):
         runs = ok[ok["kind"] == name] if kind.runs_own_job else single  # a check over other runs reads those
         if kind.leaderboard and not runs.empty:
@@ -425,10 +477,11 @@ def _head(record: dict[str, Any]) -> str:
             else "the architecture's own pooler / pre_classifier over the first token → linear classifier")
 
 
-def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_root: Path | None = None) -> int:
+def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_root: Path | None = None,
+          declared: DeclaredIdentity | None = None) -> int:
     """Writes the leaderboard for `scope`, and beside it its plots and its runs as CSV (runs_csv); returns how
     many runs it shows. The inference columns come from the store's benchmark JSON (INFERENCE_FILE), where
-    there is one."""
+    there is one; runs that `declared` (today's declarations) no longer describe are marked."""
     path = Path(path)
     selected = select(records, scope)
     frame = runs_frame(selected)
@@ -442,5 +495,5 @@ def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_roo
     atomic_write_text(runs_file, runs_csv(selected))
     atomic_write_text(path, render(selected, scope, plot=plot.name if drawn else None,
                                    generalization_plot=generalization.name if generalization_drawn else None, inference=inference,
-                                   runs_file=runs_file.name))
+                                   runs_file=runs_file.name, declared=declared))
     return len(selected)

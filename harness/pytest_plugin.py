@@ -192,9 +192,11 @@ class HarnessSession:
         return self.single_task_job(case.task, case.approach, case.seed)
 
     def single_task_job(self, task_name: str, approach: str, seed: int) -> jobs.Job:
-        task = self.tasks[task_name]
-        return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[approach],
-                        model=self.model, profile=self.profile, seed=seed, source=self.source)
+        return jobs.single_task_job(self.tasks, self.approaches, task_name, approach, model=self.model, profile=self.profile,
+                                    seed=seed, source=self.source)
+
+    def declared_identity(self) -> jobs.DeclaredIdentity:
+        return jobs.declared_identity(self.tasks, self.approaches, model=self.model, profile=self.profile, source=self.source)
 
     def frozen_features_job(self, case: Case):
         from harness.baselines import FrozenFeaturesJob
@@ -538,5 +540,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not (trained or benchmarked) and (state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())):
         return  # nothing new: the leaderboard on disk already shows these records
     with contextlib.nullcontext() if state.read_only else state.store.lock("leaderboard"):
-        shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope(), state.store.root)
+        shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope(), state.store.root,
+                                  state.declared_identity())
     _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")

@@ -140,3 +140,35 @@ def test_a_suite_kind_draws_its_own_section(monkeypatch):
     monkeypatch.setitem(suitekinds.kinds(), "toy", suitekinds.SuiteKind(name="toy", fixture="toy", load=None, jobs=None, leaderboard=section))
     text = leaderboard.render(leaderboard.select([record(), record(kind="toy", task="x"), record(kind="toy", task="y", status="failed", failure="boom")], SCOPE), SCOPE)
     assert "## Toy\n1 run(s); single-task models: [('sst2', 'full')]" in text and "boom" in text
+
+
+def test_runs_the_declarations_have_moved_on_from_are_marked_with_what_changed():
+    then = {"approach": {"name": "lora", "learning_rate": 5e-4}, "task": {"splits": {"train": "train", "eval": "validation"}}}
+    now = {"approach": {"name": "lora", "learning_rate": 4.5e-3}, "task": {"splits": {"train": "train", "eval": "validation"}}}
+    records = [record(approach="lora", config=then), record(approach="full", config=now | {"approach": {"name": "full"}})]
+    declared = {("sst2", "lora"): now, ("sst2", "full"): now | {"approach": {"name": "full"}}}
+    text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE, declared=lambda task, approach, seed: declared.get((task, approach)))
+    lora_row, full_row = (next(line for line in text.splitlines() if line.startswith(f"| {name} ")) for name in ("lora", "full"))
+    assert "†" in lora_row and "†" not in full_row
+    assert "## Runs the declarations have moved on from" in text and "approach.learning_rate: 0.0005 → 0.0045" in text
+    agreeing = leaderboard.render(leaderboard.select(records[1:], SCOPE), SCOPE, declared=lambda *key: declared.get(key[:2]))
+    assert "†" not in agreeing and "moved on" not in agreeing
+    gone = leaderboard.changes_since(records[0], lambda *key: None)
+    assert gone == ["task or approach no longer declared"]
+
+
+def test_a_stored_config_agrees_with_the_declarations_it_came_from(mirror):
+    """The identity a job stores (through JSON) reads as unchanged, and a changed YAML field reads as changed."""
+    from harness import jobs
+    from harness.models import resolve_model
+    from harness.registry import load_approaches, load_profile, load_tasks
+
+    tasks, approaches, profile = load_tasks().specs, load_approaches().specs, load_profile("tiny")
+    context = dict(model=resolve_model("tiny-bert"), profile=profile, source=mirror)
+    job = jobs.single_task_job(tasks, approaches, "sst2", "lora", seed=1, **context)  # sst2 has an out-of-domain task: a tuple
+    stored = json.loads(json.dumps(record(approach="lora", seed=1) | {"config": job.identity()}))
+    assert leaderboard.changes_since(stored, jobs.declared_identity(tasks, approaches, **context)) == []
+    retuned = approaches | {"lora": approaches["lora"].model_copy(update={"learning_rate": 1e-2})}
+    changes = leaderboard.changes_since(stored, jobs.declared_identity(tasks, retuned, **context))
+    assert changes == [f"approach.learning_rate: {approaches['lora'].learning_rate} → 0.01",
+                       f"training.learning_rate: {approaches['lora'].learning_rate} → 0.01"]
