@@ -82,16 +82,15 @@ def list_specs(kind: str) -> int:
 
 
 def write_leaderboard(args: argparse.Namespace) -> int:
-    from harness.jobs import declared_identity
+    from harness.declarations import Declarations
 
     profile = load_profile(args.profile)
-    scope = leaderboard.Scope(profile.name, profile.description, resolve_model(args.model or profile.model).name,
-                              mirror_from(args.data_dir).describe())
+    model, source = resolve_model(args.model or profile.model), mirror_from(args.data_dir)
+    scope = leaderboard.Scope(profile.name, profile.description, model.name, source.describe())
     output = Path(args.output or PROJECT_ROOT / profile.leaderboard)
     store = ResultStore(Path(args.results_dir))
-    declared = declared_identity(load_tasks().specs, load_approaches().specs, model=resolve_model(args.model or profile.model),
-                                 profile=profile, source=mirror_from(args.data_dir))
-    shown = leaderboard.write(output, store.records(), scope, store.root, declared)
+    declared = Declarations(profile, model, None, source, load_tasks().specs, load_approaches().specs)
+    shown = leaderboard.write(output, store.records(), scope, store.root, declared.identities())
     for line in store.set_aside:
         print(line, file=sys.stderr)
     print(f"leaderboard with {shown} runs written to {output}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from harness import checkpoints
 from harness.approaches import method_of
@@ -118,27 +118,6 @@ class Job(TrainingJob):
 
     def execute(self, run_dir) -> dict[str, Any]:
         return execute(self, run_dir)
-
-
-def single_task_job(tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec], task: str, approach: str, *, model: ModelRef,
-                    profile: ProfileSpec, seed: int, source: DataSource) -> Job:
-    spec = tasks[task]
-    return Job(task=spec, ood_tasks=tuple(tasks[name] for name in spec.ood_eval), approach=approaches[approach], model=model,
-               profile=profile, seed=seed, source=source)
-
-
-DeclaredIdentity = Callable[[str, str, int], "dict[str, Any] | None"]  # (task, approach, seed) -> identity, None: not declared
-
-
-def declared_identity(tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec], *, model: ModelRef, profile: ProfileSpec,
-                      source: DataSource) -> DeclaredIdentity:
-    """What a single-task run of (task, approach, seed) would train with under today's YAML declarations (its
-    identity); None where the task or approach is no longer declared. The leaderboard compares stored runs with it."""
-    def identity(task: str, approach: str, seed: int) -> dict[str, Any] | None:
-        if task not in tasks or approach not in approaches:
-            return None
-        return single_task_job(tasks, approaches, task, approach, model=model, profile=profile, seed=seed, source=source).identity()
-    return identity
 
 
 def task_data_identity(job) -> dict[str, Any]:

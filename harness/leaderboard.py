@@ -13,7 +13,7 @@ import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,12 +23,11 @@ from harness import checks
 from harness.results import atomic_write_text
 from harness.stats import bootstrap, paired_bootstrap
 
-if TYPE_CHECKING:
-    from harness.jobs import DeclaredIdentity
 
 RUN_KEY = ["kind", "task", "approach", "variant", "seed"]  # a newer record of the same key replaces the older
 ALWAYS = ["status", "finished_at", "profile", "model", "data_source", "hardware", "peak_memory_kind", "failure"]  # columns even when no record has them
 Groups = dict[tuple[str, str], list[dict[str, Any]]]  # (task, approach) -> its runs' records, one per seed
+Declared = Mapping[tuple, dict[str, Any]]  # run key -> the identity its job has today (harness.declarations)
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,11 @@ def table(rows: pd.DataFrame | list[list[Any]], headers: list[str] | None = None
     pre-formatted strings (mean ± std, percentages): keep them as written."""
     frame = rows if headers is None else pd.DataFrame(rows, columns=headers)
     return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
+
+
+def run_key(record: dict[str, Any]) -> tuple:
+    """A record's RUN_KEY, with the defaults _fill_run_key gives records from before kinds and variants."""
+    return (record.get("kind") or "single-task", record["task"], record["approach"], record.get("variant") or "", record["seed"])
 
 
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -134,7 +138,7 @@ def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.
     return f"{cell} {marks}".rstrip()
 
 
-def in_domain_table(groups, baselines, changed: dict[tuple[str, str], Any] | None = None) -> str:
+def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset()) -> str:
     tasks = sorted({task for task, _ in groups})
     approaches = sorted({approach for _, approach in groups})
     majority = {task: [r["majority_rate"] for r in runs] for (task, _), runs in groups.items()}
@@ -142,7 +146,7 @@ def in_domain_table(groups, baselines, changed: dict[tuple[str, str], Any] | Non
             ["frozen features + logistic regression"] + [accuracy_cell(baselines.get(task, [])) for task in tasks]]
     for approach in approaches:
         rows.append([approach] + [accuracy_cell(groups.get((task, approach), []), None if approach == "full" else groups.get((task, "full")),
-                                                baselines.get(task)) + (" †" if (task, approach) in (changed or {}) else "")
+                                                baselines.get(task)) + (" †" if (task, approach) in changed else "")
                                   for task in tasks])
     rows.append(["splits (train, eval)"] + [_splits_cell([r for (t, _), runs in groups.items() if t == task for r in runs]) for task in tasks])
     return table(rows, headers=["approach"] + tasks)
@@ -256,14 +260,13 @@ def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def changes_since(record: dict[str, Any], declared: DeclaredIdentity | None) -> list[str]:
-    """How the YAML declarations today differ from what this run trained with, as `field: then → now`; empty
-    where they agree (or nothing can be compared: no declarations given, or a record without its config)."""
-    if declared is None or "config" not in record:
+def changes_since(record: dict[str, Any], declared: Declared | None) -> list[str]:
+    """How the YAML declarations today differ from what this run trained with, as `field: then → now`; empty where
+    they agree or nothing can be compared (no declarations given, a run they do not declare — other seeds, a suite
+    since removed — or a record without its config)."""
+    now = declared.get(run_key(record)) if declared else None
+    if now is None or "config" not in record:
         return []
-    now = declared(record["task"], record["approach"], record["seed"])
-    if now is None:
-        return ["task or approach no longer declared"]
     then, now = _flat(record["config"]), _flat(json.loads(json.dumps(now)))  # as stored: tuples become lists
     return [f"{field}: {_short(then.get(field, '–'))} → {_short(now.get(field, '–'))}"
             for field in sorted(then.keys() | now.keys()) if then.get(field) != now.get(field)]
@@ -274,20 +277,21 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def changed_groups(groups: Groups, declared: DeclaredIdentity | None) -> dict[tuple[str, str], dict[str, Any]]:
-    """The (task, approach) groups with runs that the declarations no longer describe: their seeds and the changes."""
-    changed = {}
-    for key, runs in groups.items():
-        stale = {r["seed"]: changes_since(r, declared) for r in runs}
-        stale = {seed: changes for seed, changes in stale.items() if changes}
-        if stale:
-            changed[key] = {"seeds": sorted(stale), "changes": sorted({c for changes in stale.values() for c in changes})}
+def changed_runs(records: Iterable[dict[str, Any]], declared: Declared | None) -> dict[tuple, dict[str, Any]]:
+    """By (kind, task, approach, variant): the seeds whose runs the declarations have moved on from, and what changed."""
+    changed: dict[tuple, dict[str, Any]] = {}
+    for record in records:
+        changes = changes_since(record, declared)
+        if changes:
+            entry = changed.setdefault(run_key(record)[:-1], {"seeds": [], "changes": set()})
+            entry["seeds"].append(record["seed"])
+            entry["changes"].update(changes)
     return changed
 
 
-def changed_table(changed: dict[tuple[str, str], dict[str, Any]]) -> str:
-    return table([[task, approach, ",".join(str(s) for s in entry["seeds"]), "; ".join(entry["changes"])]
-                  for (task, approach), entry in sorted(changed.items())], headers=["task", "approach", "seeds", "then → now"])
+def changed_table(changed: dict[tuple, dict[str, Any]]) -> str:
+    return table([[*key, ",".join(str(s) for s in sorted(entry["seeds"])), "; ".join(sorted(entry["changes"]))]
+                  for key, entry in sorted(changed.items())], headers=["kind", "task", "approach", "variant", "seeds", "then → now"])
 
 
 def pareto_front(points: list[tuple[float, float]]) -> set[int]:
@@ -366,7 +370,7 @@ def plot_generalization(groups, path: Path) -> bool:
 
 def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None = None, plot: str | None = None,
            generalization_plot: str | None = None, inference: dict[tuple[str, str, str], dict[str, Any]] | None = None,
-           runs_file: str | None = None, declared: DeclaredIdentity | None = None) -> str:
+           runs_file: str | None = None, declared: Declared | None = None) -> str:
     from harness.suitekinds import kinds
 
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -375,7 +379,8 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
     single = ok[ok["kind"] == "single-task"]
     groups = grouped(single, ["task", "approach"])
     baselines = grouped(ok[ok["kind"] == "frozen-features"], "task")  # harness.baselines
-    changed = changed_groups(groups, declared)
+    changed = changed_runs(ok["record"], declared)
+    changed_cells = {key[1:3] for key in changed if key[0] == "single-task"}
     lines = [
         "# Leaderboard",
         "",
@@ -393,9 +398,9 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         "",
         "## In-domain accuracy (%)",
         "",
-        in_domain_table(groups, baselines, changed) if groups else "No successful runs.",
+        in_domain_table(groups, baselines, changed_cells) if groups else "No successful runs.",
         "",
-        MARKS + (" † trained under earlier declarations: see \"Runs the declarations have moved on from\"." if changed else ""),
+        MARKS + (" † trained under earlier declarations: see \"Runs the declarations have moved on from\"." if changed_cells else ""),
         "",
     ]
     if plot:
@@ -425,9 +430,9 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
                   "## Runs", "", runs_table(groups), ""]
     if changed:
         lines += ["## Runs the declarations have moved on from", "",
-                  "These runs trained with settings that tasks/, approaches/ and the profile no longer declare (a field "
-                  "changed since, then → now); their cells (†) show what they measured then. The same command retrains "
-                  "them under today's declarations.", "", changed_table(changed), ""]
+                  "These runs trained with settings that tasks/, approaches/, suites/ and the profile no longer declare "
+                  "(each field that changed since, then → now); every table shows what they measured then (single-task "
+                  "cells marked †). The same command retrains them under today's declarations.", "", changed_table(changed), ""]
     for name, kind in sorted(kinds().items()):
         runs = ok[ok["kind"] == name] if kind.runs_own_job else single  # a check over other runs reads those
         if kind.leaderboard and not runs.empty:
@@ -478,7 +483,7 @@ def _head(record: dict[str, Any]) -> str:
 
 
 def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_root: Path | None = None,
-          declared: DeclaredIdentity | None = None) -> int:
+          declared: Declared | None = None) -> int:
     """Writes the leaderboard for `scope`, and beside it its plots and its runs as CSV (runs_csv); returns how
     many runs it shows. The inference columns come from the store's benchmark JSON (INFERENCE_FILE), where
     there is one; runs that `declared` (today's declarations) no longer describe are marked."""

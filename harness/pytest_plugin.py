@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
-import functools
 import inspect
 import os
 import time
@@ -32,51 +31,24 @@ from typing import Any
 
 import pytest
 
-from harness import jobs, leaderboard
-from harness.data import DataSource, hub_unreachable, mirror_from
+from harness import leaderboard
+from harness.data import hub_unreachable, mirror_from
+from harness.declarations import Case, Declarations, GapCase
 from harness.engine import Engine
 from harness.engine.devices import default_jobs_per_device, layout, parse_devices, visible_gpus
 from harness.engine.executors import LocalExecutor, RayExecutor
 from harness.engine.plan import Node, Plan, blocked, dependencies, preflight, resolve
 from harness.engine.progress import StatusPrinter
 from harness.errors import HarnessError, SpecError
-from harness.models import ModelRef, resolve_model
-from harness.registry import check_profile_tasks, load_approaches, load_profile, load_suites, load_tasks, narrow_suites
+from harness.models import resolve_model
+from harness.registry import check_profile_tasks, load_approaches, load_profile, load_tasks
 from harness.results import ResultStore
-from harness.specs import PROJECT_ROOT, SUITES_DIR, ApproachSpec, ProfileSpec, TaskSpec
+from harness.specs import PROJECT_ROOT, SUITES_DIR
 from harness.suitekinds import kinds
 
 DEFAULT_PROFILE = "quick"
 HOST_WORKER = "gw0"  # under xdist, the worker that runs the engine
 HOST_START_TIMEOUT_S = 600  # how long a waiting xdist worker gives the host to start its engine
-
-
-@dataclass(frozen=True)
-class Case:
-    task: str
-    approach: str
-    seed: int
-
-    @property
-    def id(self) -> str:
-        return f"{self.task}-{self.approach}-seed{self.seed}"
-
-
-
-@dataclass(frozen=True)
-class GapCase:
-    """An approach against full fine-tuning on one task, compared on their mean over the task's seeds."""
-
-    task: str
-    approach: str
-    seeds: tuple[int, ...]
-
-    @property
-    def id(self) -> str:
-        return f"{self.task}-{self.approach}-vs-full-seeds{','.join(map(str, self.seeds))}"
-
-    def cases(self, approach: str) -> list[Case]:
-        return [Case(self.task, approach, seed) for seed in self.seeds]
 
 
 @dataclass
@@ -152,15 +124,11 @@ def _alive(pid: int) -> bool:
 
 
 @dataclass
-class HarnessSession:
+class HarnessSession(Declarations):
+    """A pytest session's declarations (the jobs its tests are parametrized over) and how it runs them."""
+
     config: pytest.Config
-    profile: ProfileSpec
-    model: ModelRef
-    seeds: list[int] | None  # --seeds, for every task and suite; None: the profile's
-    source: DataSource
     store: ResultStore
-    tasks: dict[str, TaskSpec]
-    approaches: dict[str, ApproachSpec]
     leaderboard_path: Path
     fresh_after: str | None  # with --retrain, records finished before this are trained again
     run_id: str  # one per pytest run, shared by its xdist workers
@@ -168,55 +136,6 @@ class HarnessSession:
     engine: Engine | None = None
     waiter: StoreWaiter | None = None
     read_only: bool = False  # the store cannot be written and nothing needs training (see start)
-
-    # -- what the session's tests are parametrized over --
-
-    def cases(self, ood_only: bool = False, first_seed: bool = False) -> list[Case]:
-        names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
-        return [Case(task, approach, seed) for task in names if not ood_only or self.tasks[task].ood_eval
-                for approach in self.approaches for seed in self.seeds_for(task)[:1 if first_seed else None]]
-
-    def gap_cases(self) -> list[GapCase]:
-        return [GapCase(task, approach, tuple(self.seeds_for(task))) for task, bounds in self.profile.max_gap_to_full.items()
-                for approach in bounds]
-
-    def seeds_for(self, task: str) -> list[int]:
-        return self.seeds or self.profile.seeds_for(task)
-
-    @property
-    def suite_seeds(self) -> list[int]:
-        """Seeds of the multi-task, sequential, probe and continued pre-training suites."""
-        return self.seeds or self.profile.suite_seeds or self.profile.seeds
-
-    def job(self, case: Case) -> jobs.Job:
-        return self.single_task_job(case.task, case.approach, case.seed)
-
-    def single_task_job(self, task_name: str, approach: str, seed: int) -> jobs.Job:
-        return jobs.single_task_job(self.tasks, self.approaches, task_name, approach, model=self.model, profile=self.profile,
-                                    seed=seed, source=self.source)
-
-    def declared_identity(self) -> jobs.DeclaredIdentity:
-        return jobs.declared_identity(self.tasks, self.approaches, model=self.model, profile=self.profile, source=self.source)
-
-    def frozen_features_job(self, case: Case):
-        from harness.baselines import FrozenFeaturesJob
-
-        task = self.tasks[case.task]
-        return FrozenFeaturesJob(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), model=self.model,
-                                 profile=self.profile, seed=case.seed, source=self.source)
-
-    def single_task_jobs(self) -> list[jobs.Job]:
-        """The single-task jobs other suites build on (probes, continued pre-training): at the suites' seeds."""
-        return [self.job(case) for case in self.cases() if case.seed in self.suite_seeds]
-
-    @functools.cached_property
-    def suites(self) -> dict:
-        return narrow_suites(self.profile, load_suites(self.tasks, self.approaches).specs)
-
-    def suite_jobs(self, kind: str) -> list:
-        """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
-        suites = [suite for suite in self.suites.values() if suite.kind == kind]
-        return [job for suite in suites for job in kinds()[kind].jobs(suite, self)]
 
     def jobs_of(self, item: pytest.Item) -> list:
         """The jobs whose records a collected test reads."""
@@ -541,5 +460,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # nothing new: the leaderboard on disk already shows these records
     with contextlib.nullcontext() if state.read_only else state.store.lock("leaderboard"):
         shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope(), state.store.root,
-                                  state.declared_identity())
+                                  state.identities())
     _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")

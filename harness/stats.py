@@ -8,6 +8,7 @@ of independent samples, not seeds and shared examples together.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,14 +39,26 @@ def bootstrap(correct: np.ndarray, draws: int = DRAWS, level: float = LEVEL) -> 
     interval is the percentile interval of the mean."""
     correct = np.atleast_2d(np.asarray(correct, dtype=np.float64))
     seeds, examples = correct.shape
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    example_counts = rng.multinomial(examples, np.full(examples, 1 / examples), size=draws)  # draws × examples
+    example_counts, state = _example_draws(examples, draws)
+    rng = np.random.Generator(np.random.PCG64())
+    rng.bit_generator.state = state  # where drawing the example counts left it: the same draws as without the cache
     per_seed = correct @ example_counts.T / examples  # seeds × draws
     seed_choice = rng.integers(seeds, size=(draws, seeds))
     means = per_seed[seed_choice, np.arange(draws)[:, None]].mean(axis=1)
     tail = (1 - level) / 2
     return Interval(float(correct.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
 
+
+
+@functools.lru_cache(maxsize=8)
+def _example_draws(examples: int, draws: int) -> tuple[np.ndarray, dict]:
+    """Each draw's count of every example (draws × examples), and the generator's state after drawing them.
+    Cached: they depend only on the number of examples, and every cell of a leaderboard over one evaluation set
+    would otherwise redraw the same counts (the multinomial is most of a bootstrap's time)."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    counts = rng.multinomial(examples, np.full(examples, 1 / examples), size=draws).astype(np.int32)
+    counts.flags.writeable = False
+    return counts, rng.bit_generator.state
 
 
 def paired_bootstrap(ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray]) -> Interval | None:

@@ -144,31 +144,44 @@ def test_a_suite_kind_draws_its_own_section(monkeypatch):
 
 def test_runs_the_declarations_have_moved_on_from_are_marked_with_what_changed():
     then = {"approach": {"name": "lora", "learning_rate": 5e-4}, "task": {"splits": {"train": "train", "eval": "validation"}}}
-    now = {"approach": {"name": "lora", "learning_rate": 4.5e-3}, "task": {"splits": {"train": "train", "eval": "validation"}}}
+    now = then | {"approach": {"name": "lora", "learning_rate": 4.5e-3}}
     records = [record(approach="lora", config=then), record(approach="full", config=now | {"approach": {"name": "full"}})]
-    declared = {("sst2", "lora"): now, ("sst2", "full"): now | {"approach": {"name": "full"}}}
-    text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE, declared=lambda task, approach, seed: declared.get((task, approach)))
+    mixture = {"task": "sst2+rte", "approach": "lora", "kind": "multitask", "variant": "uniform", "seed": 0, "config": then}
+    declared = {leaderboard.run_key(records[1]): records[1]["config"]}
+    declared |= {leaderboard.run_key(r): now for r in (records[0], mixture)}
+    text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE, declared=declared)
     lora_row, full_row = (next(line for line in text.splitlines() if line.startswith(f"| {name} ")) for name in ("lora", "full"))
     assert "†" in lora_row and "†" not in full_row
-    assert "## Runs the declarations have moved on from" in text and "approach.learning_rate: 0.0005 → 0.0045" in text
-    agreeing = leaderboard.render(leaderboard.select(records[1:], SCOPE), SCOPE, declared=lambda *key: declared.get(key[:2]))
+    moved_on = text.split("## Runs the declarations have moved on from")[1]
+    assert "| single-task | sst2 " in moved_on and "approach.learning_rate: 0.0005 → 0.0045" in moved_on and "| full " not in moved_on
+    assert list(leaderboard.changed_runs([*records, mixture], declared)) == [("single-task", "sst2", "lora", ""),
+                                                                              ("multitask", "sst2+rte", "lora", "uniform")]
+    agreeing = leaderboard.render(leaderboard.select(records[1:2], SCOPE), SCOPE, declared=declared)
     assert "†" not in agreeing and "moved on" not in agreeing
-    gone = leaderboard.changes_since(records[0], lambda *key: None)
-    assert gone == ["task or approach no longer declared"]
+    assert leaderboard.changes_since(records[0], {}) == []  # a run the declarations do not name: nothing to compare
 
 
-def test_a_stored_config_agrees_with_the_declarations_it_came_from(mirror):
-    """The identity a job stores (through JSON) reads as unchanged, and a changed YAML field reads as changed."""
-    from harness import jobs
+def test_stored_configs_agree_with_the_declarations_they_came_from(mirror):
+    """Every job a profile declares, its identity stored through JSON, reads as unchanged; a changed YAML field reads
+    as changed, in single-task and suite runs alike."""
+    from harness.declarations import Declarations
     from harness.models import resolve_model
     from harness.registry import load_approaches, load_profile, load_tasks
 
-    tasks, approaches, profile = load_tasks().specs, load_approaches().specs, load_profile("tiny")
-    context = dict(model=resolve_model("tiny-bert"), profile=profile, source=mirror)
-    job = jobs.single_task_job(tasks, approaches, "sst2", "lora", seed=1, **context)  # sst2 has an out-of-domain task: a tuple
-    stored = json.loads(json.dumps(record(approach="lora", seed=1) | {"config": job.identity()}))
-    assert leaderboard.changes_since(stored, jobs.declared_identity(tasks, approaches, **context)) == []
-    retuned = approaches | {"lora": approaches["lora"].model_copy(update={"learning_rate": 1e-2})}
-    changes = leaderboard.changes_since(stored, jobs.declared_identity(tasks, retuned, **context))
-    assert changes == [f"approach.learning_rate: {approaches['lora'].learning_rate} → 0.01",
-                       f"training.learning_rate: {approaches['lora'].learning_rate} → 0.01"]
+    tasks, approaches = load_tasks().specs, load_approaches().specs
+    declarations = Declarations(load_profile("tiny"), resolve_model("tiny-bert"), None, mirror, tasks, approaches)
+    declared = declarations.identities()
+    kinds = {key[0] for key in declared}
+    assert {"single-task", "frozen-features", "multitask", "sequential", "probe", "continued-pretraining"} <= kinds
+    stored = [json.loads(json.dumps({"task": key[1], "approach": key[2], "kind": key[0], "variant": key[3], "seed": key[4],
+                                     "config": identity})) for key, identity in declared.items()]
+    assert [r for r in stored if leaderboard.changes_since(r, declared)] == []
+    retuned = Declarations(declarations.profile, declarations.model, None, mirror, tasks,
+                           approaches | {"lora": approaches["lora"].model_copy(update={"learning_rate": 1e-2})}).identities()
+    lora_kinds = {r["kind"] for r in stored if r["approach"] == "lora" and leaderboard.changes_since(r, retuned)}
+    assert lora_kinds == {"single-task", "multitask", "sequential", "probe", "continued-pretraining"} & {
+        r["kind"] for r in stored if r["approach"] == "lora"}
+    rate = approaches["lora"].learning_rate
+    assert f"approach.learning_rate: {rate} → 0.01" in leaderboard.changes_since(
+        next(r for r in stored if r["kind"] == "single-task" and r["approach"] == "lora"), retuned)
+    assert not any(leaderboard.changes_since(r, retuned) for r in stored if r["approach"] not in ("lora",))

@@ -1,0 +1,108 @@
+"""What the YAML declarations make of one (profile, model, data source): the single-task cases and
+the jobs of every suite, each with the identity it is stored under. The pytest session parametrizes
+its tests over them (harness.pytest_plugin); the leaderboard compares stored runs with them, to mark
+runs the declarations have moved on from.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from harness import jobs
+from harness.leaderboard import run_key
+from harness.data import DataSource
+from harness.models import ModelRef
+from harness.registry import load_suites, narrow_suites
+from harness.specs import ApproachSpec, ProfileSpec, TaskSpec
+from harness.suitekinds import kinds
+
+
+
+@dataclass(frozen=True)
+class Case:
+    task: str
+    approach: str
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.task}-{self.approach}-seed{self.seed}"
+
+
+@dataclass(frozen=True)
+class GapCase:
+    """An approach against full fine-tuning on one task, compared on their mean over the task's seeds."""
+
+    task: str
+    approach: str
+    seeds: tuple[int, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.task}-{self.approach}-vs-full-seeds{','.join(map(str, self.seeds))}"
+
+    def cases(self, approach: str) -> list[Case]:
+        return [Case(self.task, approach, seed) for seed in self.seeds]
+
+
+@dataclass
+class Declarations:
+    profile: ProfileSpec
+    model: ModelRef
+    seeds: list[int] | None  # --seeds, for every task and suite; None: the profile's
+    source: DataSource
+    tasks: dict[str, TaskSpec]
+    approaches: dict[str, ApproachSpec]
+
+    def cases(self, ood_only: bool = False, first_seed: bool = False) -> list[Case]:
+        names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
+        return [Case(task, approach, seed) for task in names if not ood_only or self.tasks[task].ood_eval
+                for approach in self.approaches for seed in self.seeds_for(task)[:1 if first_seed else None]]
+
+    def gap_cases(self) -> list[GapCase]:
+        return [GapCase(task, approach, tuple(self.seeds_for(task))) for task, bounds in self.profile.max_gap_to_full.items()
+                for approach in bounds]
+
+    def seeds_for(self, task: str) -> list[int]:
+        return self.seeds or self.profile.seeds_for(task)
+
+    @property
+    def suite_seeds(self) -> list[int]:
+        """Seeds of the multi-task, sequential, probe and continued pre-training suites."""
+        return self.seeds or self.profile.suite_seeds or self.profile.seeds
+
+    def job(self, case: Case) -> jobs.Job:
+        return self.single_task_job(case.task, case.approach, case.seed)
+
+    def single_task_job(self, task_name: str, approach: str, seed: int) -> jobs.Job:
+        task = self.tasks[task_name]
+        return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[approach],
+                        model=self.model, profile=self.profile, seed=seed, source=self.source)
+
+    def frozen_features_job(self, case: Case):
+        from harness.baselines import FrozenFeaturesJob
+
+        task = self.tasks[case.task]
+        return FrozenFeaturesJob(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), model=self.model,
+                                 profile=self.profile, seed=case.seed, source=self.source)
+
+    def single_task_jobs(self) -> list[jobs.Job]:
+        """The single-task jobs other suites build on (probes, continued pre-training): at the suites' seeds."""
+        return [self.job(case) for case in self.cases() if case.seed in self.suite_seeds]
+
+    @functools.cached_property
+    def suites(self) -> dict:
+        return narrow_suites(self.profile, load_suites(self.tasks, self.approaches).specs)
+
+    def suite_jobs(self, kind: str) -> list:
+        """Jobs of every valid suite YAML of this kind; a broken one is reported by suites/test_spec_files.py."""
+        suites = [suite for suite in self.suites.values() if suite.kind == kind]
+        return [job for suite in suites for job in kinds()[kind].jobs(suite, self)]
+
+    def identities(self) -> dict[tuple, dict[str, Any]]:
+        """Every job declared here that leaves a record of its own, by run key: the identity it would train with today."""
+        declared = [job for case in self.cases() for job in (self.job(case), self.frozen_features_job(case))]
+        declared += [job for name, kind in kinds().items() if kind.runs_own_job for job in self.suite_jobs(name)]
+        return {run_key(job.base_record()): job.identity() for job in declared}
