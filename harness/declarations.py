@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness import jobs
-from harness.leaderboard import run_key
 from harness.data import DataSource
+from harness.leaderboard import run_key
 from harness.models import ModelRef
 from harness.registry import load_suites, narrow_suites
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec
 from harness.suitekinds import kinds
-
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,9 @@ class GapCase:
 
 @dataclass
 class Declarations:
+    """The cases and jobs of one profile, model, data source and seed choice, from the loaded task and approach specs
+    and the suite YAMLs."""
+
     profile: ProfileSpec
     model: ModelRef
     seeds: list[int] | None  # --seeds, for every task and suite; None: the profile's

@@ -23,7 +23,6 @@ from harness import checks
 from harness.results import atomic_write_text
 from harness.stats import bootstrap, paired_bootstrap
 
-
 RUN_KEY = ["kind", "task", "approach", "variant", "seed"]  # a newer record of the same key replaces the older
 ALWAYS = ["status", "finished_at", "profile", "model", "data_source", "hardware", "peak_memory_kind", "failure"]  # columns even when no record has them
 Groups = dict[tuple[str, str], list[dict[str, Any]]]  # (task, approach) -> its runs' records, one per seed

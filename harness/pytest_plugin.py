@@ -250,7 +250,7 @@ def _parse_seeds(text: str) -> list[int]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _build_session(config: pytest.Config) -> HarnessSession:

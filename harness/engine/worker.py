@@ -80,7 +80,7 @@ def output_to(path: Path):
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def failure(reason: str) -> dict[str, Any]:
