@@ -89,7 +89,8 @@ def write_leaderboard(args: argparse.Namespace) -> int:
     scope = leaderboard.Scope(profile.name, profile.description, model.name, source.describe())
     output = Path(args.output or PROJECT_ROOT / profile.leaderboard)
     store = ResultStore(Path(args.results_dir))
-    declared = Declarations(profile, model, None, source, load_tasks().specs, load_approaches().specs)
+    declared = Declarations(profile=profile, model=model, seeds=None, source=source, tasks=load_tasks().specs,
+                            approaches=load_approaches().specs)
     shown = leaderboard.write(output, store.records(), scope, store.root, declared.identities())
     for line in store.set_aside:
         print(line, file=sys.stderr)

@@ -7,6 +7,7 @@ runs the declarations have moved on from.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +105,10 @@ class Declarations:
         return [job for suite in suites for job in kinds()[kind].jobs(suite, self)]
 
     def identities(self) -> dict[tuple, dict[str, Any]]:
-        """Every job declared here that leaves a record of its own, by run key: the identity it would train with today."""
-        declared = [job for case in self.cases() for job in (self.job(case), self.frozen_features_job(case))]
+        """Every job declared here that leaves a record of its own, by run key: the identity it would train with today,
+        as the store keeps it (JSON: tuples become lists)."""
+        cases = self.cases()
+        baselines = {(case.task, case.seed): case for case in cases}.values()  # one per task and seed, whatever the approach
+        declared = [*map(self.job, cases), *map(self.frozen_features_job, baselines)]
         declared += [job for name, kind in kinds().items() if kind.runs_own_job for job in self.suite_jobs(name)]
-        return {run_key(job.base_record()): job.identity() for job in declared}
+        return {run_key(job.base_record()): json.loads(json.dumps(job.identity())) for job in declared}

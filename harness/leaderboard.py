@@ -24,9 +24,10 @@ from harness.results import atomic_write_text
 from harness.stats import bootstrap, paired_bootstrap
 
 RUN_KEY = ["kind", "task", "approach", "variant", "seed"]  # a newer record of the same key replaces the older
+RUN_KEY_DEFAULTS = {"kind": "single-task", "variant": ""}  # records from before kinds and variants were recorded
 ALWAYS = ["status", "finished_at", "profile", "model", "data_source", "hardware", "peak_memory_kind", "failure"]  # columns even when no record has them
 Groups = dict[tuple[str, str], list[dict[str, Any]]]  # (task, approach) -> its runs' records, one per seed
-Declared = Mapping[tuple, dict[str, Any]]  # run key -> the identity its job has today (harness.declarations)
+Declared = Mapping[tuple, dict[str, Any]]  # run key -> the identity its job has today, as stored (harness.declarations)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def table(rows: pd.DataFrame | list[list[Any]], headers: list[str] | None = None
 
 def run_key(record: dict[str, Any]) -> tuple:
     """A record's RUN_KEY, with the defaults _fill_run_key gives records from before kinds and variants."""
-    return (record.get("kind") or "single-task", record["task"], record["approach"], record.get("variant") or "", record["seed"])
+    return tuple((record.get(field) or RUN_KEY_DEFAULTS[field]) if field in RUN_KEY_DEFAULTS else record[field] for field in RUN_KEY)
 
 
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -63,7 +64,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 def _fill_run_key(frame: pd.DataFrame) -> None:
     """Records from before kinds and variants were recorded are single-task runs without a variant."""
-    for column, default in (("kind", "single-task"), ("variant", "")):
+    for column, default in RUN_KEY_DEFAULTS.items():
         frame[column] = frame[column].where(frame[column].notna(), default) if column in frame else default
 
 
@@ -266,7 +267,7 @@ def changes_since(record: dict[str, Any], declared: Declared | None) -> list[str
     now = declared.get(run_key(record)) if declared else None
     if now is None or "config" not in record:
         return []
-    then, now = _flat(record["config"]), _flat(json.loads(json.dumps(now)))  # as stored: tuples become lists
+    then, now = _flat(record["config"]), _flat(now)
     return [f"{field}: {_short(then.get(field, '–'))} → {_short(now.get(field, '–'))}"
             for field in sorted(then.keys() | now.keys()) if then.get(field) != now.get(field)]
 

@@ -20,7 +20,6 @@ tests with the recorded reason.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import enum
 import inspect
 import os
@@ -42,7 +41,7 @@ from harness.engine.progress import StatusPrinter
 from harness.errors import HarnessError, SpecError
 from harness.models import resolve_model
 from harness.registry import check_profile_tasks, load_approaches, load_profile, load_tasks
-from harness.results import ResultStore
+from harness.results import ResultStore, timestamp
 from harness.specs import PROJECT_ROOT, SUITES_DIR
 from harness.suitekinds import kinds
 
@@ -249,17 +248,13 @@ def _parse_seeds(text: str) -> list[int]:
         raise SpecError(f"--seeds: expected comma-separated integers, got '{text}'") from None
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
 def _build_session(config: pytest.Config) -> HarnessSession:
     profile = load_profile(config.getoption("profile"))
     tasks = load_tasks().specs
     check_profile_tasks(profile, tasks)
     seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else None
     shared = getattr(config, "workerinput", {}).get("harness_run")  # set by the xdist controller
-    started = shared["started"] if shared else _now()
+    started = shared["started"] if shared else timestamp()
     session = HarnessSession(
         config=config,
         profile=profile,

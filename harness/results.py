@@ -26,6 +26,12 @@ STATE_FILE = "trainable_state.safetensors"
 PACKAGES = ("harness", "torch", "transformers", "datasets", "accelerate", "peft", "bitsandbytes")
 
 
+def timestamp() -> str:
+    """Now, UTC, ISO 8601 to the millisecond: records and sessions are ordered by these strings (newest record wins,
+    --retrain), and a warm worker can finish one job twice within a second."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
 def config_hash(identity: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -8,7 +8,6 @@ job's log, not the terminal.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import os
 import shutil
@@ -22,7 +21,7 @@ from typing import Any
 
 from harness.engine import memory, progress
 from harness.errors import HarnessError
-from harness.results import ResultStore
+from harness.results import ResultStore, timestamp
 
 LOG_FILE = "job.log"
 TRACEBACK_FILE = "traceback.txt"
@@ -79,12 +78,8 @@ def output_to(path: Path):
             os.close(saved[1])
 
 
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
 def failure(reason: str) -> dict[str, Any]:
-    return {"status": "failed", "failure": reason, "finished_at": now()}
+    return {"status": "failed", "failure": reason, "finished_at": timestamp()}
 
 
 def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: str | None = None) -> dict[str, Any]:
@@ -100,11 +95,11 @@ def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: 
         run_dir = store.fresh_run_dir(run_hash)  # nothing left from an interrupted attempt
         progress.report_to(Path(progress_dir) / f"{job.name}.json" if progress_dir else None)
         started = time.perf_counter()
-        record = job.base_record() | {"started_at": now()}
+        record = job.base_record() | {"started_at": timestamp()}
         with output_to(run_dir / LOG_FILE):
             memory.start_job()
             try:
-                record |= job.execute(run_dir) | {"finished_at": now()}
+                record |= job.execute(run_dir) | {"finished_at": timestamp()}
             except HarnessError as exc:
                 record |= failure(str(exc))
             except Exception as exc:  # recorded, with the traceback kept beside the record for debugging
