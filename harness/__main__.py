@@ -2,7 +2,8 @@
 
     python -m harness tasks validate [FILE ...]
     python -m harness approaches list
-    python -m harness leaderboard --profile quick --data-dir ../shared/data
+    python -m harness leaderboard --profile quick --data-dir ../shared/data             # .harness/leaderboard-quick.md
+    python -m harness leaderboard --profile quick --data-dir ../shared/data --publish   # leaderboard.md
     python -m harness plan --profile tiny -k lora     # what `pytest suites/ -k lora` would train
     python -m harness sweep --task sst2 --approach lora --values 2e-4,5e-4,1e-3   # chosen on the dev slice
 
@@ -82,19 +83,26 @@ def list_specs(kind: str) -> int:
 
 
 def write_leaderboard(args: argparse.Namespace) -> int:
+    """The store's board for a profile: the run's own (beside the store, or --output), or with --publish the
+    committed one, which refuses to drop runs it shows (harness.boards)."""
+    from harness import boards
     from harness.declarations import Declarations
 
     profile = load_profile(args.profile)
     model, source = resolve_model(args.model or profile.model), mirror_from(args.data_dir)
     scope = leaderboard.Scope(profile.name, profile.description, model.name, source.describe())
-    output = Path(args.output or PROJECT_ROOT / profile.leaderboard)
     store = ResultStore(Path(args.results_dir))
     declared = Declarations(profile=profile, model=model, seeds=None, source=source, tasks=load_tasks().specs,
-                            approaches=load_approaches().specs)
-    shown = leaderboard.write(output, store.records(), scope, store.root, declared.identities())
+                            approaches=load_approaches().specs).identities()
+    if args.publish:
+        output, shown = boards.publish(profile, store.records(), scope, store.root, declared, allow_fewer=args.allow_fewer)
+    else:
+        output = Path(args.output) if args.output else boards.local_board(store.root, profile)
+        shown = leaderboard.write(output, store.records(), scope, store.root, declared)
     for line in store.set_aside:
         print(line, file=sys.stderr)
-    print(f"leaderboard with {shown} runs written to {output}")
+    print(f"leaderboard with {shown} runs written to {display_path(output)}"
+          + ("" if shown else f" (the store {store.root} has no runs of profile {profile.name}, model {model.name}, {source.describe()})"))
     return 0
 
 
@@ -171,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument("--model", default=None)
     board.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
     board.add_argument("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")))
-    board.add_argument("--output", default=None)
+    board.add_argument("--output", default=None, help="default: <results-dir>/leaderboard-<profile>.md")
+    board.add_argument("--publish", action="store_true", help="write the profile's committed board (its `leaderboard` field); "
+                       "refused while the store lacks runs it shows")
+    board.add_argument("--allow-fewer", action="store_true", help="with --publish: drop the published runs this store lacks")
     sweeper = commands.add_parser("sweep", help="train one setting per value and choose it on the dev slice (harness.sweep)")
     sweeper.add_argument("--profile", default="quick")
     sweeper.add_argument("--model", default=None)

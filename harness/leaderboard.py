@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ import pandas as pd
 
 import harness
 from harness import checks
-from harness.results import atomic_write_text
+from harness.results import StagedFiles, atomic_write_text
+from harness.specs import PROJECT_ROOT
 from harness.stats import bootstrap, paired_bootstrap
 
 RUN_KEY = ["kind", "task", "approach", "variant", "seed"]  # a newer record of the same key replaces the older
@@ -36,6 +38,15 @@ class Scope:
     profile_description: str
     model: str
     data_source: str
+
+
+def shown_source(data_source: str) -> str:
+    """A data source as a committed board shows it: a mirror's path relative to the project (`mirror ../shared/data`),
+    not one machine's absolute path; records keep what they ran on."""
+    kind, _, where = data_source.partition(" ")
+    if kind != "mirror" or not Path(where).is_absolute():
+        return data_source
+    return f"mirror {os.path.relpath(where, PROJECT_ROOT)}"
 
 
 def table(rows: pd.DataFrame | list[list[Any]], headers: list[str] | None = None) -> str:
@@ -388,7 +399,7 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         "",
         f"- **Profile:** {scope.profile} — {scope.profile_description}",
         f"- **Model:** {scope.model}",
-        f"- **Data source:** {scope.data_source}",
+        f"- **Data source:** {shown_source(scope.data_source)}",
         f"- **Hardware:** {'; '.join(sorted(frame['hardware'].dropna().unique())) or 'unknown'}",
         f"- **Date:** {now:%Y-%m-%d %H:%M} UTC",
         f"- **Harness version:** {harness.__version__}",
@@ -398,7 +409,8 @@ def render(records: list[dict[str, Any]], scope: Scope, now: dt.datetime | None 
         "",
         "## In-domain accuracy (%)",
         "",
-        in_domain_table(groups, baselines, changed_cells) if groups else "No successful runs.",
+        in_domain_table(groups, baselines, changed_cells) if groups else
+        ("No successful runs." if len(frame) else "No runs of this profile, model and data source in the store yet."),
         "",
         MARKS + (" † trained under earlier declarations: see \"Runs the declarations have moved on from\"." if changed_cells else ""),
         "",
@@ -459,6 +471,9 @@ def runs_csv(records: Iterable[dict[str, Any]]) -> str:
     `package_versions.torch`), lists as JSON; without the per-example predictions and the config itself."""
     frame = pd.json_normalize([_without_per_example(record) for record in records])
     frame = frame.drop(columns=[c for c in frame.columns if c.split(".")[0] in NOT_EXPORTED])
+    frame = frame.reindex(columns=list(dict.fromkeys([*RUN_KEY, *frame.columns])))  # an empty store: a header alone
+    if "data_source" in frame:
+        frame["data_source"] = frame["data_source"].map(shown_source, na_action="ignore")
     frame = frame.map(lambda cell: json.dumps(cell, ensure_ascii=False) if isinstance(cell, list) else cell)
     _fill_run_key(frame)
     first = RUN_KEY + [column for column in ("status", "config_hash") if column in frame.columns]
@@ -482,23 +497,35 @@ def _head(record: dict[str, Any]) -> str:
             else "the architecture's own pooler / pre_classifier over the first token → linear classifier")
 
 
+def board_files(path: Path) -> dict[str, Path]:
+    """Every file of the board at `path`: the markdown, its runs as CSV and its plots, written together."""
+    path = Path(path)
+    return {"board": path, "runs": path.with_name(f"{path.stem}-runs.csv"),
+            "plot": path.with_name(f"{path.stem}-accuracy-vs-parameters.png"),
+            "generalization": path.with_name(f"{path.stem}-generalization.png")}
+
+
 def write(path: Path, records: Iterable[dict[str, Any]], scope: Scope, store_root: Path | None = None,
           declared: Declared | None = None) -> int:
-    """Writes the leaderboard for `scope`, and beside it its plots and its runs as CSV (runs_csv); returns how
+    """Writes the leaderboard for `scope`, and beside it its plots and its runs as CSV (runs_csv), all in one
+    step (results.StagedFiles: an interrupt leaves the old files or the new ones, never a mix); returns how
     many runs it shows. The inference columns come from the store's benchmark JSON (INFERENCE_FILE), where
     there is one; runs that `declared` (today's declarations) no longer describe are marked."""
-    path = Path(path)
+    files = board_files(path)
     selected = select(records, scope)
     frame = runs_frame(selected)
     single = frame[(frame["status"] == "ok") & (frame["kind"] == "single-task")]
-    plot = path.with_name(f"{path.stem}-accuracy-vs-parameters.png")
-    generalization = path.with_name(f"{path.stem}-generalization.png")
-    drawn = plot_accuracy_vs_parameters(single, plot)
-    generalization_drawn = plot_generalization(grouped(single, ["task", "approach"]), generalization)
     inference = load_inference(Path(store_root) / INFERENCE_FILE.format(profile=scope.profile)) if store_root else {}
-    runs_file = path.with_name(f"{path.stem}-runs.csv")
-    atomic_write_text(runs_file, runs_csv(selected))
-    atomic_write_text(path, render(selected, scope, plot=plot.name if drawn else None,
-                                   generalization_plot=generalization.name if generalization_drawn else None, inference=inference,
-                                   runs_file=runs_file.name, declared=declared))
+    with StagedFiles() as staged:
+        drawn = {name: draw(staged.path(files[name])) for name, draw in (
+            ("plot", lambda target: plot_accuracy_vs_parameters(single, target)),
+            ("generalization", lambda target: plot_generalization(grouped(single, ["task", "approach"]), target)))}
+        for name, was_drawn in drawn.items():
+            if not was_drawn:  # no stale plot beside a board that no longer shows it
+                staged.remove(files[name])
+        staged.text(files["runs"], runs_csv(selected))
+        staged.text(files["board"], render(
+            selected, scope, plot=files["plot"].name if drawn["plot"] else None,
+            generalization_plot=files["generalization"].name if drawn["generalization"] else None,
+            inference=inference, runs_file=files["runs"].name, declared=declared))
     return len(selected)

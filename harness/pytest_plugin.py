@@ -22,7 +22,10 @@ from __future__ import annotations
 import contextlib
 import enum
 import inspect
+import json
 import os
+import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from harness import leaderboard
+from harness import boards, leaderboard
 from harness.data import hub_unreachable, mirror_from
 from harness.declarations import Case, Declarations, GapCase
 from harness.engine import Engine
@@ -46,6 +49,8 @@ from harness.specs import PROJECT_ROOT, SUITES_DIR
 from harness.suitekinds import kinds
 
 DEFAULT_PROFILE = "quick"
+BENCHMARK_STORAGE_DEFAULT = "file://./.benchmarks"  # pytest-benchmark's, which it creates in the working directory
+ENGINE_RUNS_KEPT = 5  # <results-dir>/engine/<run>/ folders (status, progress, worker logs) left after a successful run
 HOST_WORKER = "gw0"  # under xdist, the worker that runs the engine
 HOST_START_TIMEOUT_S = 600  # how long a waiting xdist worker gives the host to start its engine
 
@@ -104,8 +109,6 @@ class StoreWaiter:
             waited += 1.0
 
     def _host_status(self) -> dict | None:
-        import json
-
         try:
             return json.loads(self.status_file.read_text())
         except (OSError, ValueError):
@@ -180,12 +183,16 @@ class HarnessSession(Declarations):
         return [r["peak_memory_bytes"] for r in self.store.records() if r.get("profile") == self.profile.name
                 and r.get("peak_memory_bytes") and str(r.get("peak_memory_kind", "")).startswith("CUDA")]
 
+    def plan(self, needed: list) -> Plan:
+        """The jobs with what the store has; times of jobs never run here from the published board's runs."""
+        return Plan.build(needed, self.store, self.fresh_after, boards.reference_wall_times(self.profile))
+
     def start(self, needed: list) -> Plan | None:
         """Plans the jobs and, in the host, starts running them; elsewhere, waits for the host's records."""
         if not self.hosts_engine:
             self.waiter = StoreWaiter(self.store, self.status_dir, self.fresh_after, self.started)
             return None
-        plan = Plan.build(needed, self.store, self.fresh_after)
+        plan = self.plan(needed)
         problem = self.store.unwritable()
         if problem:
             to_train = [node.name for node in plan.nodes.values() if node.state == "pending"]
@@ -232,13 +239,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")),
                     help="results store (default: $HARNESS_RESULTS_DIR, else .harness/)")
     group.addoption("--retrain", action="store_true", help="train again even where a cached result exists")
-    group.addoption("--leaderboard", default=None, help="where to write the leaderboard (default: the profile's)")
+    group.addoption("--leaderboard", default=None, help="where this run writes its leaderboard (default: "
+                    "<results-dir>/leaderboard-<profile>.md; the committed boards change only through "
+                    "`python -m harness leaderboard --publish`)")
     group.addoption("--plan", action="store_true", help="print the jobs the selected tests need (to train, cached, skipped) and exit")
     group.addoption("--devices", default=None, help="'auto' (every visible GPU, else the CPU), 'cpu', or GPU indices '0,1'")
     group.addoption("--jobs-per-device", type=int, default=None,
                     help="jobs sharing one device (default: CPU one per core; GPU from measured memory, else 2)")
     group.addoption("--executor", choices=("local", "ray"), default="local", help="warm local workers, or a Ray cluster")
     group.addoption("--ray-address", default=None, help="with --executor ray: 'auto', 'ray://host:port', or none for a local instance")
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -264,7 +277,7 @@ def _build_session(config: pytest.Config) -> HarnessSession:
         store=ResultStore(Path(config.getoption("results_dir"))),
         tasks=tasks,
         approaches=load_approaches().specs,
-        leaderboard_path=Path(config.getoption("leaderboard") or PROJECT_ROOT / profile.leaderboard),
+        leaderboard_path=Path(config.getoption("leaderboard") or boards.local_board(Path(config.getoption("results_dir")), profile)),
         fresh_after=started if config.getoption("retrain") else None,
         run_id=shared["id"] if shared else f"{os.getpid()}-{int(time.time())}",
         started=started,
@@ -275,6 +288,7 @@ def _build_session(config: pytest.Config) -> HarnessSession:
 
 HARNESS_KEY = pytest.StashKey[HarnessSession]()
 PRINTER_KEY = pytest.StashKey[StatusPrinter]()
+PLAN_SUMMARY_KEY = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -286,8 +300,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "single_task: single-task fine-tuning tests (and gaps to full fine-tuning)")
     for kind in kinds().values():
         config.addinivalue_line("markers", f"{kind.fixture}: tests of the '{kind.name}' suite kind (harness.suitekinds)")
-    if config.getoption("plan") and getattr(config.option, "numprocesses", None):
-        raise pytest.UsageError("--plan prints the plan in this process: run it without -n")
+    if config.getoption("plan"):  # the plan is printed by this process: no xdist workers (its configure runs after this)
+        config.option.dist, config.option.numprocesses = "no", 0
+    if getattr(config.option, "benchmark_storage", None) == BENCHMARK_STORAGE_DEFAULT:  # not in the project's root
+        config.option.benchmark_storage = f"file://{Path(config.getoption('results_dir')) / 'benchmarks' / 'history'}"
+    if getattr(config, "workerinput", None) is None:
+        signal.signal(signal.SIGTERM, _interrupt)  # a stopped session ends like Ctrl-C: its workers end with it
     try:
         state = config.stash[HARNESS_KEY] = _build_session(config)
     except HarnessError as exc:
@@ -345,8 +363,38 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _writer(config: pytest.Config):
+    """Writes a line of the harness's own to the terminal, below whatever pytest left on the current line."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    return reporter.write_line if reporter else print
+    if reporter is None:
+        return print
+
+    def write(line: str) -> None:
+        if reporter._tw.width_of_current_line:  # pytest's progress dots end their line only later
+            reporter._tw.line()
+        reporter.write_line(line)
+
+    return write
+
+
+def _status_printer(config: pytest.Config, state: HarnessSession) -> StatusPrinter:
+    """The run's status line: redrawn in place where pytest writes to a terminal (on a line of its own once pytest
+    has written after it), a new line each time elsewhere."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not getattr(reporter, "isatty", False):
+        return StatusPrinter(state.status_dir, _writer(config))
+    drawn = {"width": -1}
+
+    def redraw(line: str) -> None:
+        if reporter._tw.width_of_current_line not in (0, drawn["width"]):  # pytest wrote after the last status
+            reporter._tw.line()
+        reporter.rewrite(line, erase=True)
+        drawn["width"] = reporter._tw.width_of_current_line
+
+    def end() -> None:
+        if reporter._tw.width_of_current_line == drawn["width"]:  # the status is the last line: leave it
+            reporter._tw.line()
+
+    return StatusPrinter(state.status_dir, _writer(config), redraw=redraw, end=end)
 
 
 def _job_markers(job) -> set[str]:
@@ -379,9 +427,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return  # --collect-only trains nothing
     needed = list({job.name: job for item in session.items for job in state.jobs_of(item)}.values())
     if config.getoption("plan"):
-        plan = Plan.build(needed, state.store, state.fresh_after)
-        _writer(config)(plan.table() + "\n" + plan.summary(len(state.slots())))
-        pytest.exit("plan printed; nothing trained", returncode=0)
+        plan = state.plan(needed)
+        _writer(config)(plan.table())
+        config.stash[PLAN_SUMMARY_KEY] = plan.summary(len(state.slots())) + "; nothing trained (--plan)"
+        return
     if not needed:
         return  # nothing to train (the harness's own tests); a job asked for later starts the engine then
     plan = state.start(needed)
@@ -391,14 +440,27 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         _writer(config)(plan.summary(state.engine.executor.capacity) + f" ({state.engine.executor.describe()})"
                         + (f"; store {state.store.root} is read-only: cached records only" if state.read_only else ""))
         if not state.read_only:
-            config.stash[PRINTER_KEY] = StatusPrinter(state.status_dir, _writer(config)).start()
+            config.stash[PRINTER_KEY] = _status_printer(config, state).start()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """--plan: the plan is printed, no test runs."""
+    return True if session.config.getoption("plan") else None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """--plan ends with its summary, after pytest's own closing line."""
+    summary = config.stash.get(PLAN_SUMMARY_KEY, None)
+    if summary:
+        print(summary, flush=True)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if config.pluginmanager.has_plugin("dsession"):  # the xdist controller owns the terminal
         state = config.stash[HARNESS_KEY]
-        config.stash[PRINTER_KEY] = StatusPrinter(state.status_dir, _writer(config)).start()
+        config.stash[PRINTER_KEY] = _status_printer(config, state).start()
 
 
 @pytest.fixture(scope="session")
@@ -437,23 +499,47 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     printer = config.stash.get(PRINTER_KEY, None)
     state = config.stash.get(HARNESS_KEY, None)
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop) or bool(session.shouldfail)
     if state is None or state.engine is None:
         if printer:
             printer.stop()
+        if state is not None and printer and interrupted:  # the xdist controller: the host's last status says what ran
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                status = json.loads((state.status_dir / "status.json").read_text())
+                counts = status["counts"]
+                _writer(config)(_stopped(counts["done"], counts["left"] + counts.get("cancelled", 0) + len(status["running"])))
         return
     # Under xdist the other workers may still wait for jobs: the host finishes the plan unless interrupted.
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop) or bool(session.shouldfail)
     state.engine.finish(cancel=interrupted)
     if printer:
         printer.stop()
-    trained = any(node.state in ("done", "failed") for node in state.engine.plan.nodes.values())
+    counts = state.engine.plan.counts()
+    if interrupted and counts["cancelled"]:
+        _writer(config)(_stopped(counts["done"], counts["cancelled"]))
+    trained = counts["done"] + counts["failed"] > 0
     benchmark_json = config.getoption("benchmark_json", None)  # pytest-benchmark wrote it before this hook
     benchmarked = bool(benchmark_json) and Path(benchmark_json).is_file() and not state.read_only
     if benchmarked:
         leaderboard.keep_inference(Path(benchmark_json), state.store.root, state.profile.name)
+    if not state.read_only and not interrupted:
+        _prune_engine_runs(state.store.root / "engine", keep=ENGINE_RUNS_KEPT)
     if not (trained or benchmarked) and (state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())):
         return  # nothing new: the leaderboard on disk already shows these records
     with contextlib.nullcontext() if state.read_only else state.store.lock("leaderboard"):
         shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope(), state.store.root,
                                   state.identities())
-    _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}")
+    published = boards.published_board(state.profile)
+    _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}"
+                    + (f" (the published {published.name} changes only with `python -m harness leaderboard --publish`)"
+                       if published else ""))
+
+
+def _stopped(done: int, not_finished: int) -> str:
+    return f"harness: stopped: {done} jobs done, {not_finished} not finished (cancelled); rerun the same command to resume"
+
+
+def _prune_engine_runs(engine_dir: Path, keep: int) -> None:
+    """Each run's status, progress files and worker logs: the newest `keep` stay."""
+    runs = sorted((p for p in engine_dir.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)

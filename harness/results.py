@@ -6,6 +6,7 @@ complete) and the trainable state. Parallel workers coordinate with one file loc
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -13,7 +14,9 @@ import json
 import os
 import platform
 import shutil
+import signal
 import tempfile
+import threading
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
@@ -56,6 +59,69 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class StagedFiles:
+    """Files that belong together (a leaderboard, its CSV, its plots): each written to a temporary beside its
+    target, then all renamed at once in `commit`, with SIGINT/SIGTERM held back meanwhile, so an interrupt
+    leaves either every old file or every new one. Targets given as `remove` disappear in the same step."""
+
+    def __init__(self):
+        self.staged: dict[Path, Path] = {}
+        self.removed: list[Path] = []
+
+    def path(self, target: Path) -> Path:
+        """A temporary to write `target`'s new content to."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}")
+        os.close(fd)
+        os.chmod(tmp, file_mode())
+        self.staged[target] = Path(tmp)
+        return Path(tmp)
+
+    def text(self, target: Path, text: str) -> None:
+        self.path(target).write_text(text, encoding="utf-8")
+
+    def remove(self, target: Path) -> None:
+        """`target` goes in the same step (and whatever was staged for it is dropped)."""
+        target = Path(target)
+        if target in self.staged:
+            self.staged.pop(target).unlink(missing_ok=True)
+        self.removed.append(target)
+
+    def commit(self) -> None:
+        with signals_held():
+            for target, tmp in self.staged.items():
+                os.replace(tmp, target)
+            for target in self.removed:
+                target.unlink(missing_ok=True)
+        self.staged.clear()
+
+    def discard(self) -> None:
+        for tmp in self.staged.values():
+            tmp.unlink(missing_ok=True)
+        self.staged.clear()
+
+    def __enter__(self) -> StagedFiles:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        self.commit() if kind is None else self.discard()
+
+
+@contextlib.contextmanager
+def signals_held():
+    """SIGINT and SIGTERM wait until the block ends (on the main thread, where Python handles signals)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 REQUIRED_FIELDS = ("config_hash", "config", "status")

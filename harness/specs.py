@@ -204,7 +204,15 @@ class ProfileSpec(Spec):
     suites: dict[str, dict[str, Any]] = Field(
         default={}, description="suite name -> lists (or mappings) of its YAML cut, at this profile, to the entries given here",
     )
-    leaderboard: str = Field(description="where this profile's leaderboard is written, relative to the project")
+    leaderboard: str | None = Field(default=None, description="the profile's published board, relative to the project: "
+                                    "written only by `python -m harness leaderboard --publish`; a run writes its own beside its store")
+
+    @field_validator("leaderboard")
+    @classmethod
+    def _inside_the_project(cls, board: str | None) -> str | None:
+        if board is not None and (Path(board).is_absolute() or ".." in Path(board).parts or not board.endswith(".md")):
+            raise ValueError(f"'{board}': expected a .md path inside the project, relative to it (e.g. leaderboard.md)")
+        return board
 
     @field_validator("learns")
     @classmethod

@@ -91,7 +91,7 @@ def test_plan_puts_dependencies_first_and_shares_the_probe_baseline(job, tmp_pat
         assert names.index(trained.name) < names.index(probe.name) and names.index(baseline.name) < names.index(probe.name)
     # one "before" job per probe (word content, mnli) for the model and seed, whatever the approach
     assert sorted(n for n in names if "-before-" in n) == ["knowledge-tiny-bert-seed0-before-mnli", "knowledge-tiny-bert-seed0-before-word-content"]
-    assert plan.counts() == {"done": 0, "failed": 0, "cached": 0, "skipped": 0, "left": 2 + 2 + 4}
+    assert plan.counts() == {"done": 0, "failed": 0, "cached": 0, "skipped": 0, "cancelled": 0, "left": 2 + 2 + 4}
 
 
 def test_plan_skips_what_the_store_has(job, tmp_path):

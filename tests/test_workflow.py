@@ -21,7 +21,8 @@ def test_actionlint_passes_on_the_workflows():
 def readme_gpu_command() -> str:
     """The README's full-profile command (its line in a bash block, comment dropped)."""
     blocks = re.findall(r"```bash\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(), flags=re.S)
-    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines() if "--profile full" in line]
+    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()
+             if "--profile full" in line and line.startswith("pytest")]
     assert len(lines) == 1, f"expected one full-profile command in the README's bash blocks, found {lines}"
     return lines[0]
 
@@ -30,6 +31,13 @@ def test_workflow_runs_the_readme_gpu_command():
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     (benchmark,) = [step for job in jobs.values() for step in job["steps"] if step.get("id") == "benchmark"]
     assert " ".join(benchmark["run"].split()) == " ".join(readme_gpu_command().split())
+
+
+def test_workflow_publishes_through_the_publish_step():
+    """The committed board changes only through `python -m harness leaderboard --publish` (harness.boards)."""
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    (publish,) = [step for job in jobs.values() for step in job["steps"] if step.get("id") == "publish"]
+    assert publish["run"].startswith("python -m harness leaderboard --profile full") and "--publish" in publish["run"]
 
 
 def test_ci_runs_the_readme_test_command_verbatim():

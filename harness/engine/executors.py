@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -23,10 +24,17 @@ CRASH_REASON = ("the worker process died while running this job (killed by a sig
                 "out-of-memory killer, or crashed in native code)")
 
 
+TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
+
+
 class LocalExecutor:
     retries_crashes = False  # the runner retries a crashed job once itself
 
     def __init__(self, slots: list[Slot], log_dir: Path | None = None):
+        # A worker killed by terminate() leaves its semaphores (tqdm's lock) to multiprocessing's resource tracker,
+        # which frees them and warns at exit; the tracker starts with the first pool and reads this then.
+        if TRACKER_WARNING not in os.environ.get("PYTHONWARNINGS", ""):
+            os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), TRACKER_WARNING]))
         self.slots = slots
         self.log_dir = log_dir
         self.pools: list[ProcessPoolExecutor | None] = [None] * len(slots)
@@ -63,12 +71,24 @@ class LocalExecutor:
         index = future.slot
         exc = future.exception() if not future.cancelled() else None
         if isinstance(exc, BrokenProcessPool):
-            self.pools[index].shutdown(wait=False, cancel_futures=True)
+            self.pools[index].shutdown(wait=True, cancel_futures=True)  # its process is gone: quick, and nothing leaks
             self.pools[index] = None
         self.busy[index] = False
 
     def crashed(self, exc: BaseException) -> str | None:
         return CRASH_REASON if isinstance(exc, BrokenProcessPool) else None
+
+    def _processes(self) -> list:
+        # ProcessPoolExecutor has no public handle on its worker processes.
+        return [process for pool in self.pools if pool is not None for process in (pool._processes or {}).values()]
+
+    def worker_pids(self) -> list[int]:
+        return [process.pid for process in self._processes()]
+
+    def terminate(self) -> None:
+        """Ends every worker now (an interrupted session): their jobs' futures fail, and nothing trains on."""
+        for process in self._processes():
+            process.kill()
 
     def close(self) -> None:
         for pool in self.pools:
@@ -94,6 +114,7 @@ class RayExecutor:
         resources = ray.cluster_resources()
         per_job = (1 / jobs_per_device) if gpu else self.threads
         self._capacity = max(1, int(resources.get("GPU" if gpu else "CPU", 1) / per_job))
+        self.running: set = set()  # object refs of the tasks not yet finished, for terminate
 
     @property
     def capacity(self) -> int:
@@ -118,11 +139,21 @@ class RayExecutor:
             except BaseException as exc:
                 result.set_exception(exc)
 
-        self.task.remote(job, fresh_after, self.threads).future().add_done_callback(write_back)
+        remote = self.task.remote(job, fresh_after, self.threads)
+        self.running.add(remote)
+        remote.future().add_done_callback(write_back)
+        result.add_done_callback(lambda _: self.running.discard(remote))
         return result
 
     def release(self, future: Future) -> None:
         pass
+
+    def worker_pids(self) -> list[int]:
+        return []  # Ray's workers are the cluster's, possibly on other machines
+
+    def terminate(self) -> None:
+        for remote in list(self.running):
+            self.ray.cancel(remote, force=True)
 
     def crashed(self, exc: BaseException) -> str | None:
         errors = self.ray.exceptions

@@ -18,14 +18,14 @@ from tabulate import tabulate
 from harness.engine.progress import format_duration
 from harness.results import ResultStore
 
-FINAL = ("cached", "done", "failed", "skipped")
+FINAL = ("cached", "done", "failed", "skipped", "cancelled")
 
 
 @dataclass
 class Node:
     job: Any
     deps: tuple[str, ...]
-    state: str = "pending"  # pending → running → done | failed; or cached | skipped from the start
+    state: str = "pending"  # pending → running → done | failed | cancelled; or cached | skipped from the start
     reason: str | None = None  # why it was skipped or failed
     record: dict | None = None
     estimate: float | None = None  # seconds, from earlier runs of the same kind of job
@@ -56,21 +56,28 @@ def preflight(job) -> str | None:
     return check(job)
 
 
-def estimate_key(record: dict) -> tuple:
-    return tuple(record.get(k) for k in ("kind", "task", "variant", "approach", "model", "profile"))
+ESTIMATE_FIELDS = ("kind", "task", "variant", "approach", "model", "profile")
+
+
+def estimate_keys(record: dict) -> tuple[tuple, tuple]:
+    """What a job's time is estimated from: runs of the same (kind, task, variant, approach, model, profile), else
+    of the same kind of job on that model and profile. Empty fields read as None (a CSV's '' as a record's None)."""
+    key = tuple(record.get(field) or None for field in ESTIMATE_FIELDS)
+    return key, key[:1] + key[4:]
 
 
 class Plan:
-    def __init__(self, store: ResultStore, fresh_after: str | None = None):
+    def __init__(self, store: ResultStore, fresh_after: str | None = None, reference: dict[tuple, list[float]] | None = None):
         self.store = store
         self.fresh_after = fresh_after
         self.nodes: dict[str, Node] = {}  # insertion order: every job after its dependencies
         self.lock = threading.RLock()
         self._wall_times: dict[tuple, list[float]] | None = None
+        self.reference = reference or {}  # wall times measured elsewhere (the published board's runs: harness.boards)
 
     @classmethod
-    def build(cls, jobs, store: ResultStore, fresh_after: str | None = None) -> Plan:
-        plan = cls(store, fresh_after)
+    def build(cls, jobs, store: ResultStore, fresh_after: str | None = None, reference: dict[tuple, list[float]] | None = None) -> Plan:
+        plan = cls(store, fresh_after, reference)
         for job in jobs:
             plan.add(job)
         return plan
@@ -93,6 +100,8 @@ class Plan:
                 node.finish(outcome[0], reason=outcome[1])
             else:
                 self.resolve(node)
+                if node.state == "pending":  # also before its dependencies are done: it waits, but will run
+                    node.estimate = self.estimate(node.job)
             return node
 
     def resolve(self, node: Node) -> None:
@@ -105,25 +114,49 @@ class Plan:
         record = self.cached_record(node.job)
         if record:
             node.finish("cached", record)
-        else:
-            node.estimate = self.estimate(node.job)
 
     def estimate(self, job) -> float | None:
+        """Seconds: the median of this store's runs of the same kind (harness.engine.plan.estimate_keys), else of the
+        reference's, scaled by how this machine's times compare with the reference's where both ran the same job."""
+        local = self._local_times()
+        for key in estimate_keys(job.base_record()):
+            if local.get(key):
+                return statistics.median(local[key])
+            if self.reference.get(key):
+                return statistics.median(self.reference[key]) * self.speed_ratio()
+        return None
+
+    def _local_times(self) -> dict[tuple, list[float]]:
         if self._wall_times is None:
             self._wall_times = {}
             for record in self.store.records():
                 if record.get("status") == "ok" and record.get("wall_seconds"):
-                    for key in (estimate_key(record), estimate_key(record)[:1] + estimate_key(record)[4:]):
+                    for key in estimate_keys(record):
                         self._wall_times.setdefault(key, []).append(record["wall_seconds"])
-        key = estimate_key(job.base_record())
-        times = self._wall_times.get(key) or self._wall_times.get(key[:1] + key[4:])
-        return statistics.median(times) if times else None
+        return self._wall_times
+
+    def speed_ratio(self) -> float:
+        """This machine's time over the reference's, median over the jobs both have timed; 1 where none."""
+        local = self._local_times()
+        ratios = [statistics.median(local[key]) / statistics.median(times) for key, times in self.reference.items()
+                  if len(key) == len(ESTIMATE_FIELDS) and local.get(key) and statistics.median(times) > 0]
+        return statistics.median(ratios) if ratios else 1.0
+
+    def observe(self, job, seconds: float) -> None:
+        """A job of this run finished in `seconds`: it times its kind of job from now on, and the jobs still to run
+        are estimated again."""
+        with self.lock:
+            for key in estimate_keys(job.base_record()):
+                self._local_times().setdefault(key, []).append(seconds)
+            for node in self.nodes.values():
+                if node.state == "pending":
+                    node.estimate = self.estimate(node.job)
 
     def counts(self) -> dict[str, int]:
         with self.lock:
             states = [n.state for n in self.nodes.values()]
         return {"done": states.count("done"), "failed": states.count("failed"), "cached": states.count("cached"),
-                "skipped": states.count("skipped"), "left": states.count("pending")}
+                "skipped": states.count("skipped"), "cancelled": states.count("cancelled"), "left": states.count("pending")}
 
     def remaining_estimate(self, slots: int, this_run: dict[str, list[float]] | None = None) -> float | None:
         """Seconds of work left (pending and running jobs) over the slots: each job's time from earlier runs,
@@ -153,8 +186,10 @@ class Plan:
         estimate = self.remaining_estimate(slots)
         unknown = sum(1 for n in to_train if n.estimate is None)
         eta = format_duration(estimate) if estimate is not None else f"unknown ({unknown} jobs never timed here)"
+        source = (f" (times from this store, else the published board's runs × {self.speed_ratio():.2f} for this machine)"
+                  if self.reference and estimate is not None else "")
         return (f"plan: {len(self.nodes)} jobs: {len(to_train)} to train, {counts['cached']} cached, "
-                f"{counts['skipped']} cannot run here; estimate {eta} on {slots} workers")
+                f"{counts['skipped']} cannot run here; estimate {eta} on {slots} workers{source}")
 
 
 def blocked(deps: list[Node]) -> tuple[str, str] | None:

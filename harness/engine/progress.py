@@ -54,7 +54,8 @@ def status_line(status: dict, progress_dir: Path) -> str:
         except (OSError, ValueError):
             running.append(name)
     elapsed = time.time() - status["started"]
-    parts = [f"harness: {counts['done']} done, {counts['failed']} failed, {counts['cached']} cached, "
+    cancelled = f"{counts['cancelled']} cancelled, " if counts.get("cancelled") else ""
+    parts = [f"harness: {counts['done']} done, {counts['failed']} failed, {cancelled}{counts['cached']} cached, "
              f"{counts['skipped']} skipped, {len(status['running'])} running, {counts['left']} left",
              f"{format_duration(elapsed)} elapsed", f"ETA {format_duration(status.get('eta_seconds'))}"]
     line = " | ".join(parts)
@@ -62,13 +63,16 @@ def status_line(status: dict, progress_dir: Path) -> str:
 
 
 class StatusPrinter:
-    """A daemon thread printing the status line while the engine's status file says the run is on."""
+    """A daemon thread printing the status line while the engine's status file says the run is on: redrawn in place
+    on a terminal (`redraw`, with `end` to leave the line), a new line every 30 s in a log."""
 
-    def __init__(self, status_dir: Path, write, interval: float | None = None):
+    def __init__(self, status_dir: Path, write, interval: float | None = None, redraw=None, end=None):
         self.status_file = status_dir / "status.json"
         self.progress_dir = status_dir / "progress"
-        self.write = write
-        self.interval = interval or (5.0 if sys.stderr.isatty() else 30.0)
+        self.write = redraw or write
+        self.end = end if redraw else None
+        self.drawn = False
+        self.interval = interval or (5.0 if redraw or sys.stderr.isatty() else 30.0)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="harness-status", daemon=True)
 
@@ -86,7 +90,9 @@ class StatusPrinter:
             line = status_line(status, self.progress_dir)
             if line != last and (status["running"] or status["counts"]["left"]):
                 self.write(line)
-                last = line
+                self.drawn, last = True, line
 
     def stop(self) -> None:
         self.stopped.set()
+        if self.end and self.drawn:
+            self.end()

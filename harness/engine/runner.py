@@ -58,10 +58,13 @@ class Engine:
         return node
 
     def finish(self, cancel: bool = False, close_executor: bool = True) -> None:
-        """Runs what is left (or, with `cancel`, only lets the running jobs end), then stops."""
+        """Runs what is left, then stops; with `cancel` (an interrupted session), ends the running jobs' workers at
+        once and counts those jobs and the ones not started as cancelled: no worker outlives the session."""
         with self.changed:
             self.closing, self.cancelled = True, cancel
             self.changed.notify()
+        if cancel:
+            self.executor.terminate()
         self.thread.join()
         if close_executor:
             self.executor.close()
@@ -85,7 +88,7 @@ class Engine:
                 futures = list(self.in_flight)
                 if not futures and self.closing and (self.cancelled or not self._open()):
                     for node in self._open():
-                        node.finish("failed", reason="cancelled: the session ended before it ran")
+                        node.finish("cancelled", reason="the session was stopped before it ran")
                     return
             self._write_status()
             if not futures:
@@ -120,6 +123,9 @@ class Engine:
     def _collect(self, future: Future) -> None:
         node = self.in_flight.pop(future)
         self.executor.release(future)
+        if self.cancelled and not (future.done() and not future.cancelled() and future.exception() is None):
+            node.finish("cancelled", reason="the session was stopped while it ran; it trains again on the next run")
+            return
         try:
             record = future.result()
         except Exception as exc:
@@ -140,6 +146,7 @@ class Engine:
                 self.store.write(record)
             if record.get("wall_seconds"):
                 self.wall_times.setdefault(type(node.job).__name__, []).append(record["wall_seconds"])
+                self.plan.observe(node.job, record["wall_seconds"])
         node.finish("done" if record["status"] == "ok" else "failed", record, record.get("failure"))
 
     def eta(self) -> float | None:
@@ -151,7 +158,7 @@ class Engine:
         with self.changed:
             status = {"host_pid": os.getpid(), "started": self.started, "finished": finished,
                       "counts": self.plan.counts(), "running": [n.name for n in self.in_flight.values()],
-                      "eta_seconds": self.eta(), "executor": self.executor.describe()}
+                      "eta_seconds": self.eta(), "executor": self.executor.describe(), "worker_pids": self.executor.worker_pids()}
         atomic_write_text(self.status_dir / "status.json", json.dumps(status))
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from harness.errors import HarnessError
 from harness.results import ResultStore, timestamp
 
 LOG_FILE = "job.log"
+PARENT_POLL_S = 1.0
 TRACEBACK_FILE = "traceback.txt"
 
 _jobs_run = 0  # by this worker, for the record
@@ -39,6 +41,7 @@ def start(environment: dict[str, str], threads: int, log_path: str | None) -> No
 
     os.environ.update(environment)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # jobs run one at a time per worker
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="harness-parent-watch", daemon=True).start()
     if log_path:  # import-time noise of this worker, outside any job
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         _redirect_output(open(log_path, "a"))
@@ -46,6 +49,14 @@ def start(environment: dict[str, str], threads: int, log_path: str | None) -> No
     for module in WARM_IMPORTS:
         importlib.import_module(module)
     kinds()  # and every job kind's module
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose session died without ending it (SIGKILL, an xdist worker torn down) ends within a second,
+    instead of training on into the store; ProcessPoolExecutor does not notice a vanished parent."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 def set_threads(threads: int) -> None:
