@@ -1,4 +1,4 @@
-"""Benchmark: a masked-LM training step (continued pre-training, harness.pretraining) with the vocabulary
+"""Benchmark: a masked-LM training step (continued pre-training, harness.kinds.pretraining) with the vocabulary
 projection over every position (transformers' default) against over the masked positions only. Alternates
 the two for several rounds in one process and prints each one's median step time and the ratio.
 
@@ -27,17 +27,19 @@ def main() -> None:
     from transformers import DataCollatorForLanguageModeling
 
     from harness.data import load_examples, mirror_from
+    from harness.kinds.pretraining import load_masked_lm, masked_positions_only
     from harness.models import load_tokenizer, resolve_model
-    from harness.pretraining import load_masked_lm, masked_positions_only
-    from harness.registry import load_tasks
+    from harness.specs.catalog import load_tasks
 
     ref = resolve_model(args.model)
     tokenizer = load_tokenizer(ref)
     imdb = load_tasks().specs["imdb"]
     texts = load_examples(imdb, mirror_from(args.data_dir), "train", args.batch_size * args.steps)["text"]
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
-    batches = [collate([tokenizer(t, truncation=True, max_length=args.max_length) for t in texts[i:i + args.batch_size]])
-               for i in range(0, len(texts), args.batch_size)]
+    batches = [
+        collate([tokenizer(t, truncation=True, max_length=args.max_length) for t in texts[i : i + args.batch_size]])
+        for i in range(0, len(texts), args.batch_size)
+    ]
     model, _ = load_masked_lm(ref, seed=0)
     model.train()
 
@@ -63,11 +65,15 @@ def main() -> None:
                 results[setting] += step_seconds(wrapped)
                 wrapped.restored()
     baseline = statistics.median(results["every position"])
-    print(f"{ref.name}, batch {args.batch_size} x <= {args.max_length} tokens, {torch.get_num_threads()} threads, "
-          f"{args.rounds} alternating rounds of {len(batches)} steps")
+    print(
+        f"{ref.name}, batch {args.batch_size} x <= {args.max_length} tokens, {torch.get_num_threads()} threads, "
+        f"{args.rounds} alternating rounds of {len(batches)} steps"
+    )
     for setting, times in results.items():
         median = statistics.median(times)
-        print(f"{setting:24s} median step {1000 * median:7.1f} ms  ({baseline / median:.2f}x the speed of every position)")
+        print(
+            f"{setting:24s} median step {1000 * median:7.1f} ms  ({baseline / median:.2f}x the speed of every position)"
+        )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,27 @@ def run_once(args, jobs_per_device: int) -> dict:
     from harness.results import ResultStore
 
     with tempfile.TemporaryDirectory() as store:
-        command = [sys.executable, "-m", "pytest", "suites/test_single_task.py", "-q", "-p", "no:cacheprovider",
-                   "--profile", args.profile, "--data-dir", args.data_dir, "--results-dir", store, "-k", args.k,
-                   "--jobs-per-device", str(jobs_per_device), "--leaderboard", str(Path(store) / "leaderboard.md")]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/test_single_task.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--profile",
+            args.profile,
+            "--data-dir",
+            args.data_dir,
+            "--results-dir",
+            store,
+            "-k",
+            args.k,
+            "--jobs-per-device",
+            str(jobs_per_device),
+            "--leaderboard",
+            str(Path(store) / "leaderboard.md"),
+        ]
         if args.devices:
             command += ["--devices", args.devices]
         started = time.perf_counter()
@@ -36,8 +54,13 @@ def run_once(args, jobs_per_device: int) -> dict:
         records = [r for r in ResultStore(Path(store)).records()]
     if result.returncode != 0 or not records or any(r["status"] != "ok" for r in records):
         raise SystemExit(f"jobs-per-device {jobs_per_device} failed ({result.returncode}):\n{result.stdout[-3000:]}")
-    return {"wall": wall, "jobs": len(records), "peaks": [r["peak_memory_bytes"] for r in records],
-            "kind": records[0]["peak_memory_kind"], "hardware": records[0]["hardware"]}
+    return {
+        "wall": wall,
+        "jobs": len(records),
+        "peaks": [r["peak_memory_bytes"] for r in records],
+        "kind": records[0]["peak_memory_kind"],
+        "hardware": records[0]["hardware"],
+    }
 
 
 def main() -> None:
@@ -56,15 +79,24 @@ def main() -> None:
         for n in settings if round_index % 2 == 0 else reversed(settings):
             result = run_once(args, n)
             results[n].append(result)
-            print(f"round {round_index + 1}, {n} jobs per device: {result['jobs']} jobs in {result['wall']:.1f} s "
-                  f"({3600 * result['jobs'] / result['wall']:.1f} jobs/hour)", flush=True)
+            print(
+                f"round {round_index + 1}, {n} jobs per device: {result['jobs']} jobs in {result['wall']:.1f} s "
+                f"({3600 * result['jobs'] / result['wall']:.1f} jobs/hour)",
+                flush=True,
+            )
 
     base = statistics.median(3600 * r["jobs"] / r["wall"] for r in results[settings[0]])
-    print(f"\n{args.profile} profile, -k '{args.k}', {results[settings[0]][0]['hardware']} (medians of {args.rounds} rounds):")
+    print(
+        f"\n{args.profile} profile, -k '{args.k}', {results[settings[0]][0]['hardware']} (medians of {args.rounds} "
+        f"rounds):"
+    )
     for n in settings:
         rate = statistics.median(3600 * r["jobs"] / r["wall"] for r in results[n])
         peaks = [p for r in results[n] for p in r["peaks"] if p]
-        print(f"  {n} per device: {rate:6.1f} jobs/hour, x{rate / base:.2f}; peak per job {min(peaks) / 2**20:.0f}-{max(peaks) / 2**20:.0f} MiB")
+        print(
+            f"  {n} per device: {rate:6.1f} jobs/hour, x{rate / base:.2f}; peak per job "
+            f"{min(peaks) / 2**20:.0f}-{max(peaks) / 2**20:.0f} MiB"
+        )
     print(f"  peak memory: {results[settings[0]][0]['kind']}")
 
 

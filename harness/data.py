@@ -1,9 +1,9 @@
 """Task data: one loader for the Hugging Face hub and for a local mirror, split resolution,
-reproducible subsets and cached tokenization.
+reproducible subsets, cached tokenization and batches of similar length.
 
 Both sources go through `datasets.load_dataset`, so split expressions (`validation[:80%]`) and
-caching behave alike. A mirror holds `<dataset>/<split>.jsonl.gz` files with the hub's field names, one folder per dataset
-(named by its configuration, as glue's `sst2`, or by the dataset, as `imdb`; see DataSource.mirror_dir).
+caching behave alike. A mirror holds `<dataset>/<split>.jsonl.gz` files with the hub's field names, one folder per
+dataset (named by its configuration, as glue's `sst2`, or by the dataset, as `imdb`; see DataSource.mirror_dir).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from harness.errors import DataError
 from harness.specs import Splits, TaskSpec, split_base_name
@@ -62,7 +64,9 @@ class DataSource:
         except DataError:
             raise
         except Exception as exc:
-            raise DataError(f"task '{task.name}': cannot load split '{expression}' from {self.describe()}: {exc}") from None
+            raise DataError(
+                f"task '{task.name}': cannot load split '{expression}' from {self.describe()}: {exc}"
+            ) from None
 
     @staticmethod
     def _hub_name(task: TaskSpec) -> str:
@@ -134,8 +138,16 @@ def tokenize(task: TaskSpec, dataset, tokenizer, max_length: int, prefix: str = 
         return encoded
 
     key = "|".join(
-        [dataset._fingerprint, tokenizer.name_or_path, str(len(tokenizer)), str(max_length), ",".join(columns),
-         task.label_field, prefix, TOKENIZATION_VERSION]
+        [
+            dataset._fingerprint,
+            tokenizer.name_or_path,
+            str(len(tokenizer)),
+            str(max_length),
+            ",".join(columns),
+            task.label_field,
+            prefix,
+            TOKENIZATION_VERSION,
+        ]
     )
     return dataset.map(
         encode,
@@ -153,7 +165,6 @@ def mirror_from(path: str | Path | None) -> DataSource:
     if not mirror.is_dir():
         raise DataError(f"data directory {path} does not exist")
     return DataSource(mirror)
-
 
 
 HUB_PROBE_SECONDS = 3
@@ -177,3 +188,17 @@ def hub_unreachable() -> str | None:
     except OSError as exc:
         return f"{endpoint.hostname}:{port}: {exc.strerror or exc}"
     return None
+
+
+def model_inputs(dataset):
+    """The columns a model consumes: `length` only serves batching."""
+    return dataset.remove_columns([c for c in ("length",) if c in dataset.column_names])
+
+
+def length_sorted_batches(dataset, tokenizer, batch_size: int, device):
+    """(indices, padded inputs) over `dataset` in batches of similar length, which keep padding small."""
+    order = np.argsort(dataset["length"], kind="stable")
+    inputs = model_inputs(dataset).remove_columns(["labels"])
+    for start in range(0, len(order), batch_size):
+        indices = order[start : start + batch_size]
+        yield indices, tokenizer.pad(inputs[indices.tolist()], return_tensors="pt").to(device)

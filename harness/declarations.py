@@ -13,11 +13,11 @@ from typing import Any
 
 from harness import jobs
 from harness.data import DataSource
-from harness.leaderboard import run_key
+from harness.kinds import kinds
 from harness.models import ModelRef
-from harness.registry import load_suites, narrow_suites
+from harness.report.frame import run_key
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec
-from harness.suitekinds import kinds
+from harness.specs.catalog import load_suites, narrow_suites
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,20 @@ class Declarations:
 
     def cases(self, ood_only: bool = False, first_seed: bool = False) -> list[Case]:
         names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
-        return [Case(task, approach, seed) for task in names if not ood_only or self.tasks[task].ood_eval
-                for approach in self.approaches for seed in self.seeds_for(task)[:1 if first_seed else None]]
+        return [
+            Case(task, approach, seed)
+            for task in names
+            if not ood_only or self.tasks[task].ood_eval
+            for approach in self.approaches
+            for seed in self.seeds_for(task)[: 1 if first_seed else None]
+        ]
 
     def gap_cases(self) -> list[GapCase]:
-        return [GapCase(task, approach, tuple(self.seeds_for(task))) for task, bounds in self.profile.max_gap_to_full.items()
-                for approach in bounds]
+        return [
+            GapCase(task, approach, tuple(self.seeds_for(task)))
+            for task, bounds in self.profile.max_gap_to_full.items()
+            for approach in bounds
+        ]
 
     def seeds_for(self, task: str) -> list[int]:
         return self.seeds or self.profile.seeds_for(task)
@@ -81,15 +89,28 @@ class Declarations:
 
     def single_task_job(self, task_name: str, approach: str, seed: int) -> jobs.Job:
         task = self.tasks[task_name]
-        return jobs.Job(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), approach=self.approaches[approach],
-                        model=self.model, profile=self.profile, seed=seed, source=self.source)
+        return jobs.Job(
+            task=task,
+            ood_tasks=tuple(self.tasks[n] for n in task.ood_eval),
+            approach=self.approaches[approach],
+            model=self.model,
+            profile=self.profile,
+            seed=seed,
+            source=self.source,
+        )
 
     def frozen_features_job(self, case: Case):
-        from harness.baselines import FrozenFeaturesJob
+        from harness.jobs.baselines import FrozenFeaturesJob
 
         task = self.tasks[case.task]
-        return FrozenFeaturesJob(task=task, ood_tasks=tuple(self.tasks[n] for n in task.ood_eval), model=self.model,
-                                 profile=self.profile, seed=case.seed, source=self.source)
+        return FrozenFeaturesJob(
+            task=task,
+            ood_tasks=tuple(self.tasks[n] for n in task.ood_eval),
+            model=self.model,
+            profile=self.profile,
+            seed=case.seed,
+            source=self.source,
+        )
 
     def single_task_jobs(self) -> list[jobs.Job]:
         """The single-task jobs other suites build on (probes, continued pre-training): at the suites' seeds."""
@@ -108,7 +129,9 @@ class Declarations:
         """Every job declared here that leaves a record of its own, by run key: the identity it would train with today,
         as the store keeps it (JSON: tuples become lists)."""
         cases = self.cases()
-        baselines = {(case.task, case.seed): case for case in cases}.values()  # one per task and seed, whatever the approach
+        baselines = {
+            (case.task, case.seed): case for case in cases
+        }.values()  # one per task and seed, whatever the approach
         declared = [*map(self.job, cases), *map(self.frozen_features_job, baselines)]
         declared += [job for name, kind in kinds().items() if kind.runs_own_job for job in self.suite_jobs(name)]
         return {run_key(job.base_record()): json.loads(json.dumps(job.identity())) for job in declared}

@@ -4,11 +4,11 @@ and the leaderboard written at the end of a session that trained.
 - `case` / `trained_run`: single-task runs over (task, approach, seed), ids like `sst2-full-seed0`;
   `@pytest.mark.harness_cases(ood=True)` keeps tasks with an out-of-domain evaluation, `first_seed=True`
   each task's first seed only.
-- `frozen_features_run`: the frozen-feature baseline of the case's task and seed (harness.baselines).
+- `frozen_features_run`: the frozen-feature baseline of the case's task and seed (harness.jobs.baselines).
 - `gap_case`: (task, approach) pairs whose gap to full fine-tuning (mean over seeds) the profile bounds.
-- `<fixture>_job` / `<fixture>_run` for every suite kind (harness.suitekinds: `multitask`,
+- `<fixture>_job` / `<fixture>_run` for every suite kind (harness.kinds: `multitask`,
   `sequential`, `probe`, `pretraining`): one per job of every valid suite YAML of that kind;
-  `reference_job` (published-number gates, harness.references) reads the single-task runs it needs.
+  `reference_job` (published-number gates, harness.kinds.references) reads the single-task runs it needs.
 
 After collection and `-k`/`-m` deselection, the jobs the selected tests read are planned with their
 dependencies (harness.engine) and run on warm workers while tests wait for their own. Under
@@ -33,22 +33,32 @@ from typing import Any
 
 import pytest
 
-from harness import boards, leaderboard
+from harness import options
 from harness.data import hub_unreachable, mirror_from
 from harness.declarations import Case, Declarations, GapCase
 from harness.engine import Engine
-from harness.engine.devices import default_jobs_per_device, layout, parse_devices, visible_gpus
-from harness.engine.executors import LocalExecutor, RayExecutor
+from harness.engine.devices import (
+    default_jobs_per_device,
+    layout,
+    parse_devices,
+    visible_gpus,
+)
+from harness.engine.executors import ExecutorOptions, executors
 from harness.engine.plan import Node, Plan, blocked, dependencies, preflight, resolve
 from harness.engine.progress import StatusPrinter
 from harness.errors import HarnessError, SpecError
+from harness.kinds import kinds
 from harness.models import resolve_model
-from harness.registry import check_profile_tasks, load_approaches, load_profile, load_tasks
-from harness.results import ResultStore, timestamp
-from harness.specs import PROJECT_ROOT, SUITES_DIR
-from harness.suitekinds import kinds
+from harness.report import board, frame, inference, publish
+from harness.results import ResultStore, is_fresh, timestamp
+from harness.specs import SUITES_DIR
+from harness.specs.catalog import (
+    check_profile_tasks,
+    load_approaches,
+    load_profile,
+    load_tasks,
+)
 
-DEFAULT_PROFILE = "quick"
 BENCHMARK_STORAGE_DEFAULT = "file://./.benchmarks"  # pytest-benchmark's, which it creates in the working directory
 ENGINE_RUNS_KEPT = 5  # <results-dir>/engine/<run>/ folders (status, progress, worker logs) left after a successful run
 HOST_WORKER = "gw0"  # under xdist, the worker that runs the engine
@@ -96,15 +106,21 @@ class StoreWaiter:
         waited = 0.0
         while True:
             record = self.store.load(job.config_hash)
-            if record and record["status"] == "ok" and (self.fresh_after is None or record["finished_at"] >= self.fresh_after):
+            if is_fresh(record, self.fresh_after):
                 return record
             if record and record["status"] != "ok" and record["finished_at"] >= self.session_started:
                 return record
             status = self._host_status()
             if status is None and waited > HOST_START_TIMEOUT_S:
-                return {"status": "failed", "failure": f"the engine host ({HOST_WORKER}) did not start within {HOST_START_TIMEOUT_S} s"}
+                return {
+                    "status": "failed",
+                    "failure": f"the engine host ({HOST_WORKER}) did not start within {HOST_START_TIMEOUT_S} s",
+                }
             if status is not None and (status["finished"] or not _alive(status["host_pid"])):
-                return {"status": "failed", "failure": f"the engine host ({HOST_WORKER}) ended without a result for {job.name}"}
+                return {
+                    "status": "failed",
+                    "failure": f"the engine host ({HOST_WORKER}) ended without a result for {job.name}",
+                }
             time.sleep(1.0)
             waited += 1.0
 
@@ -148,7 +164,11 @@ class HarnessSession(Declarations):
             if "frozen_features_run" in item.fixturenames:
                 needed.append(self.frozen_features_job(params["case"]))
         if isinstance(params.get("gap_case"), GapCase):
-            needed += [self.job(case) for approach in (params["gap_case"].approach, "full") for case in params["gap_case"].cases(approach)]
+            needed += [
+                self.job(case)
+                for approach in (params["gap_case"].approach, "full")
+                for case in params["gap_case"].cases(approach)
+            ]
         for kind in kinds().values():
             job = params.get(f"{kind.fixture}_job")
             if job is not None and not isinstance(job, enum.Enum):  # an empty parametrization holds an enum placeholder
@@ -171,21 +191,32 @@ class HarnessSession(Declarations):
         devices = parse_devices(option("devices"), visible_gpus())
         gpu = devices[0].kind == "cuda"
         per_device = option("jobs_per_device") or default_jobs_per_device(
-            devices[0], (os.cpu_count() or 1) // len(devices), self._measured_cuda_peaks() if gpu else [], _device_memory(devices[0]))
+            devices[0],
+            (os.cpu_count() or 1) // len(devices),
+            self._measured_cuda_peaks() if gpu else [],
+            _device_memory(devices[0]),
+        )
         return layout(devices, per_device)
 
     def executor(self):
-        if self.config.getoption("executor") == "ray":
-            return RayExecutor(self.config.getoption("ray_address"), self.slots())
-        return LocalExecutor(self.slots(), log_dir=self.status_dir)
+        """The --executor's (harness.engine.executors), for this session's slots."""
+        create = executors()[self.config.getoption("executor")]
+        return create(
+            ExecutorOptions(self.slots(), log_dir=self.status_dir, address=self.config.getoption("ray_address"))
+        )
 
     def _measured_cuda_peaks(self) -> list[int]:
-        return [r["peak_memory_bytes"] for r in self.store.records() if r.get("profile") == self.profile.name
-                and r.get("peak_memory_bytes") and str(r.get("peak_memory_kind", "")).startswith("CUDA")]
+        return [
+            r["peak_memory_bytes"]
+            for r in self.store.records()
+            if r.get("profile") == self.profile.name
+            and r.get("peak_memory_bytes")
+            and str(r.get("peak_memory_kind", "")).startswith("CUDA")
+        ]
 
     def plan(self, needed: list) -> Plan:
         """The jobs with what the store has; times of jobs never run here from the published board's runs."""
-        return Plan.build(needed, self.store, self.fresh_after, boards.reference_wall_times(self.profile))
+        return Plan.build(needed, self.store, self.fresh_after, publish.reference_wall_times(self.profile))
 
     def start(self, needed: list) -> Plan | None:
         """Plans the jobs and, in the host, starts running them; elsewhere, waits for the host's records."""
@@ -197,9 +228,12 @@ class HarnessSession(Declarations):
         if problem:
             to_train = [node.name for node in plan.nodes.values() if node.state == "pending"]
             if to_train:
-                pytest.exit(f"results store {self.store.root} is not writable ({problem}) and {len(to_train)} jobs need "
-                            f"training (e.g. {to_train[0]}): choose a writable store with --results-dir or "
-                            "$HARNESS_RESULTS_DIR", returncode=pytest.ExitCode.USAGE_ERROR)
+                pytest.exit(
+                    f"results store {self.store.root} is not writable ({problem}) and {len(to_train)} jobs need "
+                    f"training (e.g. {to_train[0]}): choose a writable store with --results-dir or "
+                    "$HARNESS_RESULTS_DIR",
+                    returncode=pytest.ExitCode.USAGE_ERROR,
+                )
             self.read_only = True  # every record is cached: serve them, write nothing into the store
         self.engine = Engine(plan, self.executor(), None if self.read_only else self.status_dir).start()
         return plan
@@ -217,8 +251,8 @@ class HarnessSession(Declarations):
             pytest.fail(f"{job.name}: {node.reason}", pytrace=False)
         return TrainedRun(node.job, node.record, self.store.run_dir(node.job.config_hash))
 
-    def scope(self) -> leaderboard.Scope:
-        return leaderboard.Scope(self.profile.name, self.profile.description, self.model.name, self.source.describe())
+    def scope(self) -> frame.Scope:
+        return frame.Scope(self.profile.name, self.profile.description, self.model.name, self.source.describe())
 
 
 def _device_memory(device) -> int | None:
@@ -231,23 +265,40 @@ def _device_memory(device) -> int | None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "fine-tuning benchmark harness")
-    group.addoption("--profile", default=DEFAULT_PROFILE, help="profile name in profiles/ or a YAML path (default: quick)")
-    group.addoption("--model", default=None, help="model alias, local directory or hub id (default: the profile's)")
-    group.addoption("--seeds", default=None, help="comma-separated seeds (default: the profile's)")
-    group.addoption("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"),
-                    help="local mirror <task>/<split>.jsonl.gz (default: $HARNESS_DATA_DIR, else the hub)")
-    group.addoption("--results-dir", default=os.environ.get("HARNESS_RESULTS_DIR", str(PROJECT_ROOT / ".harness")),
-                    help="results store (default: $HARNESS_RESULTS_DIR, else .harness/)")
+    options.add(group.addoption, "--profile", "--model", "--seeds", "--data-dir", "--results-dir")
     group.addoption("--retrain", action="store_true", help="train again even where a cached result exists")
-    group.addoption("--leaderboard", default=None, help="where this run writes its leaderboard (default: "
-                    "<results-dir>/leaderboard-<profile>.md; the committed boards change only through "
-                    "`python -m harness leaderboard --publish`)")
-    group.addoption("--plan", action="store_true", help="print the jobs the selected tests need (to train, cached, skipped) and exit")
-    group.addoption("--devices", default=None, help="'auto' (every visible GPU, else the CPU), 'cpu', or GPU indices '0,1'")
-    group.addoption("--jobs-per-device", type=int, default=None,
-                    help="jobs sharing one device (default: CPU one per core; GPU from measured memory, else 2)")
-    group.addoption("--executor", choices=("local", "ray"), default="local", help="warm local workers, or a Ray cluster")
-    group.addoption("--ray-address", default=None, help="with --executor ray: 'auto', 'ray://host:port', or none for a local instance")
+    group.addoption(
+        "--leaderboard",
+        default=None,
+        help="where this run writes its leaderboard (default: "
+        "<results-dir>/leaderboard-<profile>.md; the committed boards change only through "
+        "`python -m harness leaderboard --publish`)",
+    )
+    group.addoption(
+        "--plan",
+        action="store_true",
+        help="print the jobs the selected tests need (to train, cached, skipped) and exit",
+    )
+    group.addoption(
+        "--devices", default=None, help="'auto' (every visible GPU, else the CPU), 'cpu', or GPU indices '0,1'"
+    )
+    group.addoption(
+        "--jobs-per-device",
+        type=int,
+        default=None,
+        help="jobs sharing one device (default: CPU one per core; GPU from measured memory, else 2)",
+    )
+    group.addoption(
+        "--executor",
+        choices=sorted(executors()),
+        default="local",
+        help="where jobs run (harness.engine.executors): local warm workers, or a Ray cluster",
+    )
+    group.addoption(
+        "--ray-address",
+        default=None,
+        help="with --executor ray: 'auto', 'ray://host:port', or none for a local instance",
+    )
 
 
 def _interrupt(signum, frame) -> None:
@@ -277,12 +328,16 @@ def _build_session(config: pytest.Config) -> HarnessSession:
         store=ResultStore(Path(config.getoption("results_dir"))),
         tasks=tasks,
         approaches=load_approaches().specs,
-        leaderboard_path=Path(config.getoption("leaderboard") or boards.local_board(Path(config.getoption("results_dir")), profile)),
+        leaderboard_path=Path(
+            config.getoption("leaderboard") or publish.local_board(Path(config.getoption("results_dir")), profile)
+        ),
         fresh_after=started if config.getoption("retrain") else None,
         run_id=shared["id"] if shared else f"{os.getpid()}-{int(time.time())}",
         started=started,
     )
-    session.suites  # a profile's cut of a suite that does not fit the suite stops the run here, with its file and field
+    _ = (
+        session.suites
+    )  # a profile's cut of a suite that does not fit the suite stops the run here, with its file and field
     return session
 
 
@@ -292,15 +347,22 @@ PLAN_SUMMARY_KEY = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "harness_cases(ood=False, first_seed=False): parametrize `case` over the harness's "
-                            "(task, approach, seed); ood: tasks with an out-of-domain evaluation; first_seed: each task's first seed")
+    config.addinivalue_line(
+        "markers",
+        "harness_cases(ood=False, first_seed=False): parametrize `case` over the harness's "
+        "(task, approach, seed); ood: tasks with an out-of-domain evaluation; first_seed: each task's first seed",
+    )
     config.addinivalue_line("markers", "forgetting: measures forgetting (selected by -k forgetting)")
     config.addinivalue_line("markers", "ood: scores out-of-domain generalization (selected by -k ood)")
-    config.addinivalue_line("markers", "inference: inference latency with pytest-benchmark (a pass of its own: -p no:xdist)")
+    config.addinivalue_line(
+        "markers", "inference: inference latency with pytest-benchmark (a pass of its own: -p no:xdist)"
+    )
     config.addinivalue_line("markers", "single_task: single-task fine-tuning tests (and gaps to full fine-tuning)")
     for kind in kinds().values():
-        config.addinivalue_line("markers", f"{kind.fixture}: tests of the '{kind.name}' suite kind (harness.suitekinds)")
-    if config.getoption("plan"):  # the plan is printed by this process: no xdist workers (its configure runs after this)
+        config.addinivalue_line("markers", f"{kind.fixture}: tests of the '{kind.name}' suite kind (harness.kinds)")
+    if config.getoption(
+        "plan"
+    ):  # the plan is printed by this process: no xdist workers (its configure runs after this)
         config.option.dist, config.option.numprocesses = "no", 0
     if getattr(config.option, "benchmark_storage", None) == BENCHMARK_STORAGE_DEFAULT:  # not in the project's root
         config.option.benchmark_storage = f"file://{Path(config.getoption('results_dir')) / 'benchmarks' / 'history'}"
@@ -310,10 +372,12 @@ def pytest_configure(config: pytest.Config) -> None:
         state = config.stash[HARNESS_KEY] = _build_session(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
-    from harness.baselines import BASELINE_APPROACH
+    from harness.jobs.baselines import BASELINE_APPROACH
 
     for name, spec in {**state.tasks, **state.approaches, BASELINE_APPROACH.name: BASELINE_APPROACH}.items():
-        config.addinivalue_line("markers", f"{name}: tests whose jobs use the task or approach '{name}' ({spec.description})")
+        config.addinivalue_line(
+            "markers", f"{name}: tests whose jobs use the task or approach '{name}' ({spec.description})"
+        )
     _stop_if_data_unreachable(config, state)
 
 
@@ -337,7 +401,8 @@ def _stop_if_data_unreachable(config: pytest.Config, state: HarnessSession) -> N
         raise pytest.UsageError(
             f"cannot load tasks {', '.join(names)}: no --data-dir (nor $HARNESS_DATA_DIR) and the Hugging Face hub "
             f"is unreachable ({problem}). Pass --data-dir with a mirror, set HARNESS_DATA_DIR, connect to the hub, or "
-            "set HF_DATASETS_OFFLINE=1 to use the datasets already in the local cache.")
+            "set HF_DATASETS_OFFLINE=1 to use the datasets already in the local cache."
+        )
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -351,7 +416,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash[HARNESS_KEY]
     if "case" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("harness_cases")
-        cases = state.cases(ood_only=bool(marker and marker.kwargs.get("ood")), first_seed=bool(marker and marker.kwargs.get("first_seed")))
+        cases = state.cases(
+            ood_only=bool(marker and marker.kwargs.get("ood")),
+            first_seed=bool(marker and marker.kwargs.get("first_seed")),
+        )
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
     for name, kind in kinds().items():
         if f"{kind.fixture}_job" in metafunc.fixturenames:
@@ -437,8 +505,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if plan is not None and not hasattr(config, "workerinput"):  # this process owns the terminal
         for line in state.store.set_aside:
             _writer(config)(f"harness: {line}")
-        _writer(config)(plan.summary(state.engine.executor.capacity) + f" ({state.engine.executor.describe()})"
-                        + (f"; store {state.store.root} is read-only: cached records only" if state.read_only else ""))
+        _writer(config)(
+            plan.summary(state.engine.executor.capacity)
+            + f" ({state.engine.executor.describe()})"
+            + (f"; store {state.store.root} is read-only: cached records only" if state.read_only else "")
+        )
         if not state.read_only:
             config.stash[PRINTER_KEY] = _status_printer(config, state).start()
 
@@ -475,17 +546,20 @@ def trained_run(case: Case, harness: HarnessSession) -> TrainedRun:
 
 @pytest.fixture
 def frozen_features_run(case: Case, harness: HarnessSession) -> TrainedRun:
-    """The frozen-feature baseline (harness.baselines) for the case's task and seed."""
+    """The frozen-feature baseline (harness.jobs.baselines) for the case's task and seed."""
     return harness.require(harness.frozen_features_job(case))
 
 
 def _run_fixture(fixture: str):
     """`<fixture>_run`: the trained run of the suite job the test is parametrized with."""
+
     def run(**arguments) -> TrainedRun:
         return arguments["harness"].require(arguments[f"{fixture}_job"])
 
     parameter = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    run.__signature__ = inspect.Signature([inspect.Parameter(f"{fixture}_job", parameter), inspect.Parameter("harness", parameter)])
+    run.__signature__ = inspect.Signature(
+        [inspect.Parameter(f"{fixture}_job", parameter), inspect.Parameter("harness", parameter)]
+    )
     run.__name__ = f"{fixture}_run"
     return pytest.fixture(run, name=f"{fixture}_run")
 
@@ -507,7 +581,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             with contextlib.suppress(OSError, ValueError, KeyError):
                 status = json.loads((state.status_dir / "status.json").read_text())
                 counts = status["counts"]
-                _writer(config)(_stopped(counts["done"], counts["left"] + counts.get("cancelled", 0) + len(status["running"])))
+                _writer(config)(
+                    _stopped(counts["done"], counts["left"] + counts.get("cancelled", 0) + len(status["running"]))
+                )
         return
     # Under xdist the other workers may still wait for jobs: the host finishes the plan unless interrupted.
     state.engine.finish(cancel=interrupted)
@@ -520,22 +596,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     benchmark_json = config.getoption("benchmark_json", None)  # pytest-benchmark wrote it before this hook
     benchmarked = bool(benchmark_json) and Path(benchmark_json).is_file() and not state.read_only
     if benchmarked:
-        leaderboard.keep_inference(Path(benchmark_json), state.store.root, state.profile.name)
+        inference.keep_inference(Path(benchmark_json), state.store.root, state.profile.name)
     if not state.read_only and not interrupted:
         _prune_engine_runs(state.store.root / "engine", keep=ENGINE_RUNS_KEPT)
-    if not (trained or benchmarked) and (state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())):
+    if not (trained or benchmarked) and (
+        state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())
+    ):
         return  # nothing new: the leaderboard on disk already shows these records
     with contextlib.nullcontext() if state.read_only else state.store.lock("leaderboard"):
-        shown = leaderboard.write(state.leaderboard_path, state.store.records(), state.scope(), state.store.root,
-                                  state.identities())
-    published = boards.published_board(state.profile)
-    _writer(config)(f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}"
-                    + (f" (the published {published.name} changes only with `python -m harness leaderboard --publish`)"
-                       if published else ""))
+        shown = board.write(
+            state.leaderboard_path, state.store.records(), state.scope(), state.store.root, state.identities()
+        )
+    published = publish.published_board(state.profile)
+    _writer(config)(
+        f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}"
+        + (
+            f" (the published {published.name} changes only with `python -m harness leaderboard --publish`)"
+            if published
+            else ""
+        )
+    )
 
 
 def _stopped(done: int, not_finished: int) -> str:
-    return f"harness: stopped: {done} jobs done, {not_finished} not finished (cancelled); rerun the same command to resume"
+    return (
+        f"harness: stopped: {done} jobs done, {not_finished} not finished (cancelled); rerun the same command to resume"
+    )
 
 
 def _prune_engine_runs(engine_dir: Path, keep: int) -> None:

@@ -49,7 +49,6 @@ def bootstrap(correct: np.ndarray, draws: int = DRAWS, level: float = LEVEL) -> 
     return Interval(float(correct.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
 
 
-
 @functools.lru_cache(maxsize=8)
 def _example_draws(examples: int, draws: int) -> tuple[np.ndarray, dict]:
     """Each draw's count of every example (draws × examples), and the generator's state after drawing them.

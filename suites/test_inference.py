@@ -2,7 +2,7 @@
 trained model restored from the store (no retraining), for the plain pre-trained classifier of the same
 task measured right before it, and for LoRA's merged model. One seed per task: the network, not the
 seed, sets the cost. pytest-benchmark turns itself off under xdist, so this is a pass of its own, after
-training. Its JSON is merged into the results store (harness.leaderboard.INFERENCE_FILE), where the
+training. Its JSON is merged into the results store (harness.report.inference.INFERENCE_FILE), where the
 leaderboard's inference columns read it:
 
     pytest suites/test_inference.py -p no:xdist --data-dir ../shared/data --benchmark-json=inference.json
@@ -11,12 +11,12 @@ leaderboard's inference columns read it:
 import pytest
 import torch
 
-from harness import checkpoints
 from harness.approaches import method_of
+from harness.data import length_sorted_batches
 from harness.jobs import load_task_data
 from harness.models import build_classifier, load_tokenizer
-from harness.scoring import length_sorted_batches
-from harness.train import default_device
+from harness.training import checkpoints
+from harness.training.loop import default_device
 
 pytestmark = pytest.mark.inference
 
@@ -53,7 +53,14 @@ def test_inference_latency(case, variant, trained_run, benchmark):
             torch.cuda.synchronize()
         return predictions
 
-    benchmark.extra_info.update(task=case.task, approach=case.approach, variant=variant, seed=case.seed,
-                                examples=len(examples), device=str(device), config_hash=trained_run.record["config_hash"])
+    benchmark.extra_info.update(
+        task=case.task,
+        approach=case.approach,
+        variant=variant,
+        seed=case.seed,
+        examples=len(examples),
+        device=str(device),
+        config_hash=trained_run.record["config_hash"],
+    )
     predictions = benchmark.pedantic(predict, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS, iterations=1)
     assert predictions.shape == (len(examples),)

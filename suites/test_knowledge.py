@@ -4,7 +4,7 @@ and every multi-task model. The "before" score is one job per probe, model and s
 
 import pytest
 
-from harness import checks
+from harness.results import checks
 
 pytestmark = pytest.mark.forgetting
 
@@ -14,5 +14,13 @@ def test_probes_read_knowledge_before_and_after(probe_run, harness):
     on an encoder that still tells examples apart: both probes beat the probe's majority class."""
     record = probe_run.record
     checks.require_claim(harness.profile, f"probe/{record['probe_task']}", record["approach"])
-    checks.beats_majority(record["probe_before_eval"], record["probe_before_eval"]["majority_class"], f"{record['probe_task']} probe, pre-trained")
-    checks.beats_majority(record["probe_after_eval"], record["probe_after_eval"]["majority_class"], f"{record['probe_task']} probe after {probe_run.job.name}")
+    checks.beats_majority(
+        record["probe_before_eval"],
+        record["probe_before_eval"]["majority_class"],
+        f"{record['probe_task']} probe, pre-trained",
+    )
+    checks.beats_majority(
+        record["probe_after_eval"],
+        record["probe_after_eval"]["majority_class"],
+        f"{record['probe_task']} probe after {probe_run.job.name}",
+    )

@@ -3,18 +3,22 @@ the suite's tasks; each task is scored on its own split and compared with its si
 
 import pytest
 
-from harness import checks
+from harness.results import checks
 
 
 def test_every_task_learned_where_the_profile_claims_it(multitask_run, harness):
     record = multitask_run.record
-    claimed = [task for task in record["tasks"] if harness.profile.claims_learning(f"multitask/{task}", record["approach"])]
+    claimed = [
+        task for task in record["tasks"] if harness.profile.claims_learning(f"multitask/{task}", record["approach"])
+    ]
     if not claimed:
-        pytest.skip(f"profile '{harness.profile.name}' claims no multitask/<task> learns under {record['approach']} (field 'learns')")
+        pytest.skip(
+            f"profile '{harness.profile.name}' claims no multitask/<task> learns under {record['approach']} (field "
+            f"'learns')"
+        )
     for task in claimed:
         result = record["per_task"][task]
         checks.beats_majority(result, result["majority_class"], f"{multitask_run.job.name}: {task}")
-
 
 
 def test_sampler_drew_every_task_and_every_step(multitask_run):

@@ -3,7 +3,7 @@
 
 import pytest
 
-from harness import checks
+from harness.results import checks
 
 pytestmark = pytest.mark.ood
 

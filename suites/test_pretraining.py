@@ -1,5 +1,6 @@
 """Continued pre-training (suites/pretraining.yaml): MLM on unlabelled in-domain text before
 fine-tuning, scored in-domain and out-of-domain against the same fine-tuning without it."""
+
 import pytest
 
 pytestmark = pytest.mark.ood
@@ -15,4 +16,6 @@ def test_both_pipelines_scored_on_the_same_splits(pretraining_run, harness):
 def test_masked_language_model_loss_fell(pretraining_run):
     mlm = pretraining_run.record["mlm"]
     assert mlm["examples"] > 0 and mlm["train_steps"] > 0
-    assert mlm["train_loss_end"] < mlm["train_loss_start"], f"MLM loss went from {mlm['train_loss_start']:.3f} to {mlm['train_loss_end']:.3f}"
+    assert mlm["train_loss_end"] < mlm["train_loss_start"], (
+        f"MLM loss went from {mlm['train_loss_start']:.3f} to {mlm['train_loss_end']:.3f}"
+    )

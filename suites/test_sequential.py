@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from harness import checks
+from harness.results import checks
 
 pytestmark = pytest.mark.forgetting
 
@@ -20,9 +20,18 @@ def test_accuracy_matrix_is_complete(sequential_run):
 
 def test_every_stage_learns_its_task(sequential_run, harness):
     record = sequential_run.record
-    claimed = [(stage, task) for stage, task in enumerate(record["chain"]) if harness.profile.claims_learning(f"sequential/{task}", record["approach"])]
+    claimed = [
+        (stage, task)
+        for stage, task in enumerate(record["chain"])
+        if harness.profile.claims_learning(f"sequential/{task}", record["approach"])
+    ]
     if not claimed:
-        pytest.skip(f"profile '{harness.profile.name}' claims no sequential/<task> of the chain learns under {record['approach']} (field 'learns')")
+        pytest.skip(
+            f"profile '{harness.profile.name}' claims no sequential/<task> of the chain learns under "
+            f"{record['approach']} (field 'learns')"
+        )
     for stage, task in claimed:
         evaluation = record["stages"][stage]["evaluations"][task]
-        checks.beats_majority(evaluation, evaluation["majority_class"], f"{sequential_run.job.name}: stage {stage + 1} ({task})")
+        checks.beats_majority(
+            evaluation, evaluation["majority_class"], f"{sequential_run.job.name}: stage {stage + 1} ({task})"
+        )

@@ -1,6 +1,6 @@
 """Single-task fine-tuning: every task in tasks/ × every approach in approaches/ × every seed.
 
-Each claim is made where the profile says its budget can show it (harness.checks); a constant
+Each claim is made where the profile says its budget can show it (harness.results.checks); a constant
 predictor fails every one of them (tests/test_checks.py)."""
 
 import math
@@ -8,8 +8,7 @@ import statistics
 
 import pytest
 
-from harness import checks
-from harness.results import RECORD_FILE, STATE_FILE
+from harness.results import RECORD_FILE, STATE_FILE, checks
 
 
 def test_beats_majority_class(trained_run, harness):
@@ -30,8 +29,12 @@ def test_not_below_frozen_features(trained_run, frozen_features_run, harness):
     task = trained_run.record["task"]
     if task not in harness.profile.beats_frozen_features:
         pytest.skip(f"profile '{harness.profile.name}' makes no claim against the frozen-feature baseline on {task}")
-    checks.not_below_baseline(trained_run.record["eval"], frozen_features_run.record["eval"], harness.profile.beats_frozen_features[task],
-                              trained_run.job.name)
+    checks.not_below_baseline(
+        trained_run.record["eval"],
+        frozen_features_run.record["eval"],
+        harness.profile.beats_frozen_features[task],
+        trained_run.job.name,
+    )
 
 
 def test_result_record_is_complete(trained_run, case):
@@ -47,14 +50,18 @@ def test_result_record_is_complete(trained_run, case):
     assert record["split_spec"].startswith("train=")
     assert record["eval"]["examples"] == len(checks.correct(record["eval"])) == record["eval_examples"]
     assert record["dev_examples"] == len(checks.correct(record["dev"])) > 0
-    assert math.isclose(checks.correct(record["eval"]).mean(), trained_run.accuracy), "kept predictions give the reported accuracy"
+    assert math.isclose(checks.correct(record["eval"]).mean(), trained_run.accuracy), (
+        "kept predictions give the reported accuracy"
+    )
     assert all(math.isfinite(v) for v in record["metrics"].values())
 
 
 def test_close_to_full_fine_tuning(gap_case, harness):
     """Where the profile bounds it, an approach's mean accuracy over the seeds stays within a gap of full
     fine-tuning's (same seeds, so the same training subsets)."""
-    approach, full = ([harness.require(case).accuracy for case in gap_case.cases(name)] for name in (gap_case.approach, "full"))
+    approach, full = (
+        [harness.require(case).accuracy for case in gap_case.cases(name)] for name in (gap_case.approach, "full")
+    )
     allowed = harness.profile.max_gap_to_full[gap_case.task][gap_case.approach]
     gap = statistics.fmean(full) - statistics.fmean(approach)
     assert gap <= allowed, (

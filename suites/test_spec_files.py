@@ -3,7 +3,6 @@ while the other tasks still train."""
 
 import pytest
 
-from harness.registry import load_all_errors
 from harness.specs import (
     APPROACHES_DIR,
     PROFILES_DIR,
@@ -11,8 +10,11 @@ from harness.specs import (
     TASKS_DIR,
     display_path,
 )
+from harness.specs.catalog import load_all_errors
 
-SPEC_FILES = sorted(display_path(p) for d in (TASKS_DIR, APPROACHES_DIR, PROFILES_DIR, SUITES_DIR) for p in d.glob("*.yaml"))
+SPEC_FILES = sorted(
+    display_path(p) for d in (TASKS_DIR, APPROACHES_DIR, PROFILES_DIR, SUITES_DIR) for p in d.glob("*.yaml")
+)
 
 
 @pytest.fixture(scope="module")

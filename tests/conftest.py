@@ -20,17 +20,28 @@ def mirror() -> DataSource:
 
 @pytest.fixture
 def sst2_spec() -> TaskSpec:
-    return TaskSpec.model_validate(dict(
-        name="sst2", dataset={"path": "glue", "name": "sst2"}, text_fields=["sentence"],
-        label_names=["negative", "positive"], splits={"train": "train", "eval": "validation"}, max_length=32,
-    ))
+    return TaskSpec.model_validate(
+        dict(
+            name="sst2",
+            dataset={"path": "glue", "name": "sst2"},
+            text_fields=["sentence"],
+            label_names=["negative", "positive"],
+            splits={"train": "train", "eval": "validation"},
+            max_length=32,
+        )
+    )
 
 
 @pytest.fixture
 def mnli_spec() -> TaskSpec:
-    return TaskSpec.model_validate(dict(
-        name="mnli", dataset={"path": "glue", "name": "mnli"}, text_fields=["premise", "hypothesis"],
-        label_names=["entailment", "neutral", "contradiction"],
-        splits={"train": "train", "eval": "validation_matched"},
-        fallback_splits={"train": "validation_matched[:80%]", "eval": "validation_matched[80%:]"}, max_length=64,
-    ))
+    return TaskSpec.model_validate(
+        dict(
+            name="mnli",
+            dataset={"path": "glue", "name": "mnli"},
+            text_fields=["premise", "hypothesis"],
+            label_names=["entailment", "neutral", "contradiction"],
+            splits={"train": "train", "eval": "validation_matched"},
+            fallback_splits={"train": "validation_matched[:80%]", "eval": "validation_matched[80%:]"},
+            max_length=64,
+        )
+    )

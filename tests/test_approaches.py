@@ -9,16 +9,17 @@ import pytest
 import torch
 
 from harness import jobs
-from harness.checkpoints import restore
 from harness.approaches import METHODS, method_of
 from harness.approaches.lora import bitsandbytes_missing
 from harness.data import DataSource
-from harness.scoring import predict
 from harness.models import load_tokenizer, resolve_model
-from harness.registry import load_approaches, load_profile
 from harness.results import STATE_FILE
 from harness.specs import ApproachSpec, TrainingSettings
-from harness.train import TaskBatches, make_accelerator, train
+from harness.specs.catalog import load_approaches, load_profile
+from harness.training import checkpoints
+from harness.training.checkpoints import restore
+from harness.training.loop import TaskBatches, make_accelerator, train
+from harness.training.scoring import predict
 
 APPROACHES = load_approaches().specs
 MODELS = ["tiny-bert", "tiny-distilbert"]
@@ -26,8 +27,15 @@ SETTINGS = TrainingSettings(epochs=2, batch_size=16, learning_rate=1e-2, warmup_
 
 
 def make_job(sst2_spec, model: str, approach: str) -> jobs.Job:
-    return jobs.Job(task=sst2_spec, ood_tasks=(), approach=APPROACHES[approach], model=resolve_model(model),
-                    profile=load_profile("tiny"), seed=0, source=DataSource())
+    return jobs.Job(
+        task=sst2_spec,
+        ood_tasks=(),
+        approach=APPROACHES[approach],
+        model=resolve_model(model),
+        profile=load_profile("tiny"),
+        seed=0,
+        source=DataSource(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +55,9 @@ def tokenized(sst2_spec, rows, model):
 @pytest.mark.parametrize("approach", sorted(APPROACHES))
 def test_only_the_method_parameters_move(approach, model, sst2_spec, keyword_rows):
     job = make_job(sst2_spec, model, approach)
-    if jobs.preflight(job):
-        pytest.skip(jobs.preflight(job))
-    _, net, arch = jobs.build_model(job, 2, ['negative', 'positive'])
+    if job.preflight():
+        pytest.skip(job.preflight())
+    _, net, arch = checkpoints.build_model(job, 2, ["negative", "positive"])
     before = {name: p.detach().clone() for name, p in net.named_parameters()}
     trainable = {name for name, p in net.named_parameters() if p.requires_grad}
     data, tokenizer = tokenized(sst2_spec, keyword_rows, model)
@@ -89,12 +97,14 @@ def expected_method_params(approach: str, config) -> int:
 
 
 @pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("approach", ["lora", "qlora", "ia3", "houlsby", "pfeiffer", "prompt", "prefix", "bitfit", "head-only"])
+@pytest.mark.parametrize(
+    "approach", ["lora", "qlora", "ia3", "houlsby", "pfeiffer", "prompt", "prefix", "bitfit", "head-only"]
+)
 def test_parameter_counts_match_the_config(approach, model, sst2_spec):
     job = make_job(sst2_spec, model, approach)
-    if jobs.preflight(job):
-        pytest.skip(jobs.preflight(job))
-    _, net, arch = jobs.build_model(job, 2, ['negative', 'positive'])
+    if job.preflight():
+        pytest.skip(job.preflight())
+    _, net, arch = checkpoints.build_model(job, 2, ["negative", "positive"])
     config = net.config
     hidden = config.to_dict().get("hidden_size") or config.dim
     head = hidden * hidden + hidden + hidden * 2 + 2  # BERT's pooler or DistilBERT's pre_classifier, and the classifier
@@ -106,7 +116,7 @@ def test_parameter_counts_match_the_config(approach, model, sst2_spec):
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("approach", ["houlsby", "pfeiffer"])
 def test_adapters_start_as_the_identity(approach, model, sst2_spec):
-    plain, adapted, _ = jobs.build_model(make_job(sst2_spec, model, approach), 2, ['negative', 'positive'])
+    plain, adapted, _ = checkpoints.build_model(make_job(sst2_spec, model, approach), 2, ["negative", "positive"])
     tokenizer = load_tokenizer(resolve_model(model))
     batch = tokenizer(["a splendid film", "awful"], padding=True, return_tensors="pt")
     plain.eval(), adapted.eval()
@@ -119,10 +129,12 @@ def test_saved_state_reloads_with_the_same_predictions(approach, model, sst2_spe
     from safetensors.torch import save_file
 
     job = make_job(sst2_spec, model, approach)
-    _, net, _ = jobs.build_model(job, 2, ['negative', 'positive'])
+    _, net, _ = checkpoints.build_model(job, 2, ["negative", "positive"])
     data, tokenizer = tokenized(sst2_spec, keyword_rows, model)
     train(net, TaskBatches(data, tokenizer, SETTINGS, 0), SETTINGS, make_accelerator(), desc=job.name)
-    save_file({n: p.detach().contiguous() for n, p in net.named_parameters() if p.requires_grad}, str(tmp_path / STATE_FILE))
+    save_file(
+        {n: p.detach().contiguous() for n, p in net.named_parameters() if p.requires_grad}, str(tmp_path / STATE_FILE)
+    )
     torch.manual_seed(123)  # the restore must not depend on the random state
     restored = restore(job, tmp_path)
     assert (predict(net, data, tokenizer, 32, "cpu") == predict(restored, data, tokenizer, 32, "cpu")).all()
@@ -141,12 +153,12 @@ def test_preflight_explains_a_missing_bitsandbytes(monkeypatch, sst2_spec):
 
     monkeypatch.setattr(metadata, "version", version)
     assert bitsandbytes_missing(None, None) == "qlora: bitsandbytes not installed"
-    assert jobs.preflight(make_job(sst2_spec, "tiny-bert", "qlora")) == "qlora: bitsandbytes not installed"
+    assert make_job(sst2_spec, "tiny-bert", "qlora").preflight() == "qlora: bitsandbytes not installed"
 
 
 def test_preflight_explains_an_unmapped_architecture(monkeypatch, sst2_spec):
     monkeypatch.setattr("harness.models.model_type", lambda ref: "roberta")
-    assert "model type 'roberta'" in jobs.preflight(make_job(sst2_spec, "tiny-bert", "lora"))
+    assert "model type 'roberta'" in make_job(sst2_spec, "tiny-bert", "lora").preflight()
 
 
 def test_every_method_has_an_approach_file():

@@ -1,4 +1,5 @@
-"""Local and published boards (harness.boards): a run never rewrites the committed boards, publishing refuses to drop
+"""Local and published boards (harness.report.publish): a run never rewrites the committed boards, publishing refuses
+to drop
 runs, a board's files change together, an empty store gets a board, a fresh clone's plan has an estimate, and a
 stopped session leaves no worker behind."""
 
@@ -12,17 +13,20 @@ import time
 import pytest
 from test_leaderboard import SCOPE, record
 
-from harness import boards, leaderboard
 from harness.engine import plan as plan_module
 from harness.engine.plan import Plan
 from harness.errors import HarnessError
-from harness.registry import load_profile
+from harness.jobs import JobBase
+from harness.report import board, frame, publish
 from harness.results import ResultStore
 from harness.specs import PROFILES_DIR, PROJECT_ROOT
+from harness.specs.catalog import load_profile
 
 
 def committed_boards() -> dict[str, str]:
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(PROJECT_ROOT.glob("leaderboard*"))}
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(PROJECT_ROOT.glob("leaderboard*"))
+    }
 
 
 @pytest.fixture
@@ -42,8 +46,13 @@ def test_a_subset_run_and_a_stopped_run_leave_the_committed_boards_as_they_were(
     assert "leaderboard.md" in before and "leaderboard-runs.csv" in before
     common = ("--profile", str(published_tiny), "--data-dir", str(mirror.mirror))
 
-    subset = subprocess.run(pytest_command(*common, "--results-dir", str(tmp_path / "subset"), "-k", "sst2-full-seed0 and beats_majority"),
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    subset = subprocess.run(
+        pytest_command(*common, "--results-dir", str(tmp_path / "subset"), "-k", "sst2-full-seed0 and beats_majority"),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert subset.returncode == 0, subset.stdout[-3000:] + subset.stderr[-3000:]
     local = tmp_path / "subset" / "leaderboard-tiny.md"
     assert f"written to {local}" in subset.stdout and "--publish" in subset.stdout
@@ -51,8 +60,13 @@ def test_a_subset_run_and_a_stopped_run_leave_the_committed_boards_as_they_were(
     assert committed_boards() == before
 
     store = tmp_path / "stopped"
-    session = subprocess.Popen(pytest_command(*common, "--results-dir", str(store)), cwd=PROJECT_ROOT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    session = subprocess.Popen(
+        pytest_command(*common, "--results-dir", str(store)),
+        cwd=PROJECT_ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     workers = _running_workers(store / "engine", timeout=300)
     session.send_signal(signal.SIGTERM)
     output, _ = session.communicate(timeout=120)
@@ -60,7 +74,11 @@ def test_a_subset_run_and_a_stopped_run_leave_the_committed_boards_as_they_were(
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if _alive(pid)], f"workers {workers} outlived the stopped session"
-    assert "harness: stopped:" in output and "rerun the same command to resume" in output and " failed" not in output.split("stopped:")[1].splitlines()[0]
+    assert (
+        "harness: stopped:" in output
+        and "rerun the same command to resume" in output
+        and " failed" not in output.split("stopped:")[1].splitlines()[0]
+    )
     assert committed_boards() == before
 
 
@@ -90,10 +108,10 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def published(tmp_path, monkeypatch):
     """A profile whose published board lives in a temporary project, holding three runs."""
-    monkeypatch.setattr(boards, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(publish, "PROJECT_ROOT", tmp_path)
     profile = load_profile("quick").model_copy(update={"leaderboard": "board.md"})
     runs = [record(), record(seed=1, accuracy=0.9), record(task="rte", accuracy=0.6)]
-    leaderboard.write(tmp_path / "board.md", runs, SCOPE)
+    board.write(tmp_path / "board.md", runs, SCOPE)
     return profile, runs
 
 
@@ -101,19 +119,21 @@ def test_publishing_refuses_to_drop_runs_the_published_board_shows(published, tm
     profile, runs = published
     before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
     with pytest.raises(HarnessError) as refused:
-        boards.publish(profile, runs[:1], SCOPE, tmp_path / "store", None)
+        publish.publish(profile, runs[:1], SCOPE, tmp_path / "store", None)
     assert "lacks 2 of the runs it shows" in str(refused.value) and "single-task rte full seed 0" in str(refused.value)
     assert "sst2 full seed 1" in str(refused.value) and "--allow-fewer" in str(refused.value)
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
 
-    board, shown = boards.publish(profile, [*runs, record(approach="lora", accuracy=0.7)], SCOPE, tmp_path / "store", None)
+    board, shown = publish.publish(
+        profile, [*runs, record(approach="lora", accuracy=0.7)], SCOPE, tmp_path / "store", None
+    )
     assert (board, shown) == (tmp_path / "board.md", 4) and "**Runs:** 4" in board.read_text()
-    assert boards.publish(profile, runs[:1], SCOPE, tmp_path / "store", None, allow_fewer=True)[1] == 1
+    assert publish.publish(profile, runs[:1], SCOPE, tmp_path / "store", None, allow_fewer=True)[1] == 1
 
 
 def test_a_profile_without_a_published_board_says_where_its_board_is(tmp_path):
     with pytest.raises(HarnessError, match="no published board.*leaderboard-tiny.md"):
-        boards.publish(load_profile("tiny"), [record()], SCOPE, tmp_path, None)
+        publish.publish(load_profile("tiny"), [record()], SCOPE, tmp_path, None)
 
 
 def test_an_interrupted_write_leaves_every_file_of_the_board_as_it_was(published, tmp_path, monkeypatch):
@@ -122,44 +142,81 @@ def test_an_interrupted_write_leaves_every_file_of_the_board_as_it_was(published
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(leaderboard, "render", interrupted)  # after the plots and the CSV were written
+    monkeypatch.setattr(board, "render", interrupted)  # after the plots and the CSV were written
     with pytest.raises(KeyboardInterrupt):
-        leaderboard.write(tmp_path / "board.md", [record(seed=5)], SCOPE)
+        board.write(tmp_path / "board.md", [record(seed=5)], SCOPE)
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before  # no temporary left either
 
 
 def test_the_leaderboard_command_on_an_empty_store_writes_a_board_that_says_so(tmp_path, mirror):
-    result = subprocess.run([sys.executable, "-m", "harness", "leaderboard", "--profile", "tiny", "--results-dir", str(tmp_path),
-                             "--data-dir", str(mirror.mirror)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "leaderboard",
+            "--profile",
+            "tiny",
+            "--results-dir",
+            str(tmp_path),
+            "--data-dir",
+            str(mirror.mirror),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
-    board = (tmp_path / "leaderboard-tiny.md").read_text()
-    assert "**Runs:** 0 (0 failed)" in board and "No runs of this profile" in board
-    assert (tmp_path / "leaderboard-tiny-runs.csv").read_text().startswith(",".join(leaderboard.RUN_KEY))
+    text = (tmp_path / "leaderboard-tiny.md").read_text()
+    assert "**Runs:** 0 (0 failed)" in text and "No runs of this profile" in text
+    assert (tmp_path / "leaderboard-tiny-runs.csv").read_text().startswith(",".join(frame.RUN_KEY))
 
 
 def test_a_board_of_baselines_alone_renders():
     baseline = record(approach="frozen-features", kind="frozen-features")
-    assert "**Runs:** 1 (0 failed)" in leaderboard.render(leaderboard.select([baseline], SCOPE), SCOPE)
+    assert "**Runs:** 1 (0 failed)" in board.render(frame.select([baseline], SCOPE), SCOPE)
 
 
 def test_a_board_shows_the_mirror_relative_to_the_project():
-    scope = leaderboard.Scope("quick", "", "minilm", f"mirror {PROJECT_ROOT.parent / 'shared' / 'data'}")
-    assert "**Data source:** mirror ../shared/data" in leaderboard.render([], scope)
+    scope = frame.Scope("quick", "", "minilm", f"mirror {PROJECT_ROOT.parent / 'shared' / 'data'}")
+    assert "**Data source:** mirror ../shared/data" in board.render([], scope)
 
 
 def test_a_fresh_clone_plans_with_an_estimate_from_the_published_runs(tmp_path, mirror):
-    result = subprocess.run([sys.executable, "-m", "pytest", "suites/", "--plan", "-n", "2", "-p", "no:cacheprovider",
-                             "--data-dir", str(mirror.mirror), "--results-dir", str(tmp_path)],
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/",
+            "--plan",
+            "-n",
+            "2",
+            "-p",
+            "no:cacheprovider",
+            "--data-dir",
+            str(mirror.mirror),
+            "--results-dir",
+            str(tmp_path),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("plan: ") and "to train, 0 cached" in last and "unknown" not in last, last
     assert "Exit" not in result.stdout + result.stderr and not (tmp_path / "runs").exists()
 
 
-class TimedJob:
+class TimedJob(JobBase):
     def __init__(self, task: str):
         self.name, self.task = f"{task}-job", task
+
+    def identity(self):
+        return {"never run": self.task}
 
     def base_record(self):
         return {"kind": "single-task", "task": self.task, "approach": "full", "model": "minilm", "profile": "quick"}
@@ -172,10 +229,10 @@ def test_estimates_come_from_the_reference_scaled_by_this_machines_speed(tmp_pat
     for task, seconds in (("sst2", 100.0), ("rte", 40.0)):
         for key in plan_module.estimate_keys(TimedJob(task).base_record()):
             reference.setdefault(key, []).append(seconds)
-    store.write(TimedJob("sst2").base_record() | {"config_hash": "a1", "config": {}, "status": "ok", "wall_seconds": 50.0})
+    store.write(
+        TimedJob("sst2").base_record() | {"config_hash": "a1", "config": {}, "status": "ok", "wall_seconds": 50.0}
+    )
     jobs = [TimedJob("sst2"), TimedJob("rte")]
-    for job in jobs:
-        job.config_hash = f"never-run-{job.task}"
     plan = Plan.build(jobs, store, reference=reference)
     assert plan.speed_ratio() == 0.5  # this machine took 50 s where the reference took 100
     assert plan.nodes["sst2-job"].estimate == 50.0 and plan.nodes["rte-job"].estimate == 20.0

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from harness.results import encode_ids
 from harness.pytest_plugin import TrainedRun
-from harness.registry import load_profile, load_tasks
+from harness.results import encode_ids
 from harness.specs import PROJECT_ROOT
+from harness.specs.catalog import load_profile, load_tasks
 
 EXAMPLES = 400
 MAJORITY = 1
@@ -34,41 +34,73 @@ def evaluation(right: float, seed: int = 0) -> dict:
         predictions = np.full(EXAMPLES, MAJORITY)
     else:
         predictions = np.where(np.random.default_rng(seed + 1).random(EXAMPLES) < right, labels, 1 - labels)
-    return {"metrics": {"accuracy": float(np.mean(predictions == labels))}, "majority_class": MAJORITY,
-            "majority_rate": float(np.mean(labels == MAJORITY)), "examples": EXAMPLES,
-            "predictions": encode_ids(predictions), "labels": encode_ids(labels)}
+    return {
+        "metrics": {"accuracy": float(np.mean(predictions == labels))},
+        "majority_class": MAJORITY,
+        "majority_rate": float(np.mean(labels == MAJORITY)),
+        "examples": EXAMPLES,
+        "predictions": encode_ids(predictions),
+        "labels": encode_ids(labels),
+    }
 
 
 def record(right: float | None, seed: int = 0) -> dict:
     scored = evaluation(right, seed)
     loss_end = 0.69 if right is None else 0.4
-    return {"task": "sst2", "approach": "lora", "majority_class": MAJORITY, "split_spec": SST2.splits.describe(), "metrics": scored["metrics"], "eval": scored,
-            "ood": {"imdb": evaluation(right)}, "train_loss_start": 0.69, "train_loss_end": loss_end,
-            "tasks": ["sst2", "mnli"], "per_task": {"sst2": scored, "mnli": evaluation(right)},
-            "chain": ["sst2", "mnli"], "stages": [{"evaluations": {"sst2": scored}}, {"evaluations": {"mnli": evaluation(right)}}],
-            "probe_task": "word-content", "probe_before_eval": evaluation(0.8), "probe_after_eval": scored}
+    return {
+        "task": "sst2",
+        "approach": "lora",
+        "majority_class": MAJORITY,
+        "split_spec": SST2.splits.describe(),
+        "metrics": scored["metrics"],
+        "eval": scored,
+        "ood": {"imdb": evaluation(right)},
+        "train_loss_start": 0.69,
+        "train_loss_end": loss_end,
+        "tasks": ["sst2", "mnli"],
+        "per_task": {"sst2": scored, "mnli": evaluation(right)},
+        "chain": ["sst2", "mnli"],
+        "stages": [{"evaluations": {"sst2": scored}}, {"evaluations": {"mnli": evaluation(right)}}],
+        "probe_task": "word-content",
+        "probe_before_eval": evaluation(0.8),
+        "probe_after_eval": scored,
+    }
 
 
 def run(right: float | None, seed: int = 0) -> TrainedRun:
     return TrainedRun(job=SimpleNamespace(name="sst2-lora-seed0"), record=record(right, seed), run_dir=Path("."))
 
 
-HARNESS = SimpleNamespace(profile=load_profile("quick"))  # claims SST-2 and MNLI learn, and beats frozen features on SST-2
+HARNESS = SimpleNamespace(
+    profile=load_profile("quick")
+)  # claims SST-2 and MNLI learn, and beats frozen features on SST-2
 FROZEN_FEATURES = TrainedRun(job=None, record={"eval": evaluation(0.78)}, run_dir=Path("."))
 # A published 85 % for full fine-tuning on SST-2, checked against two seeds' runs.
-GATE = SimpleNamespace(name="published-sst2-m", task=SST2, jobs=("seed0", "seed1"), accuracy=0.85, source_standard_error=0.0,
-                       suite=SimpleNamespace(approach="full"), reference=SimpleNamespace(model="m", source="a paper"))
+GATE = SimpleNamespace(
+    name="published-sst2-m",
+    task=SST2,
+    jobs=("seed0", "seed1"),
+    accuracy=0.85,
+    source_standard_error=0.0,
+    suite=SimpleNamespace(approach="full"),
+    reference=SimpleNamespace(model="m", source="a paper"),
+)
 
 CLAIMS = {
     "beats the majority class": lambda r: suite("test_single_task").test_beats_majority_class(r, HARNESS),
     "training loss falls": lambda r: suite("test_single_task").test_training_loss_decreased(r, HARNESS),
-    "not below frozen features": lambda r: suite("test_single_task").test_not_below_frozen_features(r, FROZEN_FEATURES, HARNESS),
+    "not below frozen features": lambda r: suite("test_single_task").test_not_below_frozen_features(
+        r, FROZEN_FEATURES, HARNESS
+    ),
     "out-of-domain floor": lambda r: suite("test_out_of_domain").test_out_of_domain_beats_majority_class(r, HARNESS),
-    "multi-task floor": lambda r: suite("test_multitask").test_every_task_learned_where_the_profile_claims_it(r, HARNESS),
+    "multi-task floor": lambda r: suite("test_multitask").test_every_task_learned_where_the_profile_claims_it(
+        r, HARNESS
+    ),
     "sequential floor": lambda r: suite("test_sequential").test_every_stage_learns_its_task(r, HARNESS),
     "knowledge probes": lambda r: suite("test_knowledge").test_probes_read_knowledge_before_and_after(r, HARNESS),
     "published-number gate": lambda r: suite("test_published").test_full_fine_tuning_reproduces_the_published_accuracy(
-        GATE, SimpleNamespace(require=lambda job: r)),
+        GATE, SimpleNamespace(require=lambda job: r)
+    ),
 }
 
 

@@ -43,7 +43,9 @@ def test_missing_train_split_falls_back_to_disjoint_parts(mirror, mnli_spec):
 
 def test_missing_split_without_fallback_is_one_clear_error(tmp_path, sst2_spec):
     source = write_mirror(tmp_path, "sst2", "validation", [{"sentence": "fine", "label": 1}])
-    with pytest.raises(DataError, match=r"tasks/sst2.yaml: field 'splits': mirror .* has no split train .*declare fallback_splits"):
+    with pytest.raises(
+        DataError, match=r"tasks/sst2.yaml: field 'splits': mirror .* has no split train .*declare fallback_splits"
+    ):
         resolve_splits(sst2_spec, source)
 
 
@@ -55,7 +57,9 @@ def test_label_outside_declared_names_is_refused(tmp_path, sst2_spec):
 
 def test_missing_text_column_is_named(tmp_path, sst2_spec):
     source = write_mirror(tmp_path, "sst2", "train", [{"text": "a", "label": 0}])
-    with pytest.raises(DataError, match=r"field 'text_fields': column 'sentence' not in split 'train' \(columns: text, label\)"):
+    with pytest.raises(
+        DataError, match=r"field 'text_fields': column 'sentence' not in split 'train' \(columns: text, label\)"
+    ):
         load_examples(sst2_spec, source, "train", limit=None)
 
 
@@ -101,15 +105,24 @@ def test_hub_failure_is_one_clear_error(monkeypatch, sst2_spec):
         raise ConnectionError("no route to host")
 
     monkeypatch.setattr(datasets, "load_dataset", unreachable)
-    with pytest.raises(DataError, match=r"task 'sst2': cannot load split 'train' from Hugging Face hub: no route to host"):
+    with pytest.raises(
+        DataError, match=r"task 'sst2': cannot load split 'train' from Hugging Face hub: no route to host"
+    ):
         DataSource().load(sst2_spec, "train")
 
 
 def test_new_task_over_a_mirrored_dataset_finds_it_by_dataset(mirror):
     """The mirror is looked up by the dataset the task names, not by the task's name."""
-    task = TaskSpec.model_validate(dict(
-        name="imdb-sentiment", dataset={"path": "stanfordnlp/imdb"}, text_fields=["text"], label_names=["neg", "pos"],
-        splits={"train": "train", "eval": "test"}, max_length=64))
+    task = TaskSpec.model_validate(
+        dict(
+            name="imdb-sentiment",
+            dataset={"path": "stanfordnlp/imdb"},
+            text_fields=["text"],
+            label_names=["neg", "pos"],
+            splits={"train": "train", "eval": "test"},
+            max_length=64,
+        )
+    )
     assert mirror.mirror_dir(task).name == "imdb"
     assert resolve_splits(task, mirror).describe() == "train=train eval=test"
     assert len(load_examples(task, mirror, "test", limit=5)) == 5
@@ -124,12 +137,34 @@ def test_without_a_mirror_an_unreachable_hub_stops_the_main_job_at_once_with_one
 
     from harness.specs import PROJECT_ROOT
 
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HARNESS_DATA_DIR")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HARNESS_DATA_DIR")
+    }
     env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "pytest", "suites/", "-n", "2", "--results-dir", str(tmp_path), "-p", "no:cacheprovider"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/",
+            "-n",
+            "2",
+            "--results-dir",
+            str(tmp_path),
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert time.monotonic() - started < 30
     assert result.returncode == 4, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "cannot load tasks imdb, mnli, qnli, rte, sst2: no --data-dir" in result.stderr and "127.0.0.1:9" in result.stderr
+    assert (
+        "cannot load tasks imdb, mnli, qnli, rte, sst2: no --data-dir" in result.stderr
+        and "127.0.0.1:9" in result.stderr
+    )
     assert "--data-dir" in result.stderr and "HARNESS_DATA_DIR" in result.stderr and not list(tmp_path.glob("runs/*"))

@@ -14,14 +14,14 @@ from harness import jobs
 from harness.data import DataSource
 from harness.engine import run
 from harness.engine.devices import Device, default_jobs_per_device, layout, parse_devices
-from harness.engine.executors import LocalExecutor
+from harness.engine.executors.local import LocalExecutor
 from harness.engine.plan import Plan
 from harness.errors import HarnessError
+from harness.kinds.probe import ProbeSuiteSpec, WordContentSpec, probe_jobs
 from harness.models import resolve_model
-from harness.probe import ProbeSuiteSpec, WordContentSpec, probe_jobs
-from harness.registry import load_approaches, load_profile, load_tasks
 from harness.results import RECORD_FILE, STATE_FILE, ResultStore
 from harness.specs import PROJECT_ROOT
+from harness.specs.catalog import load_approaches, load_profile, load_tasks
 
 APPROACHES = load_approaches().specs
 TASKS = load_tasks().specs
@@ -30,8 +30,15 @@ TASKS = load_tasks().specs
 @pytest.fixture
 def job(mirror, sst2_spec):
     profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "task_overrides": {}})
-    return jobs.Job(task=sst2_spec, ood_tasks=(), approach=APPROACHES["full"], model=resolve_model("tiny-bert"),
-                    profile=profile, seed=0, source=mirror)
+    return jobs.Job(
+        task=sst2_spec,
+        ood_tasks=(),
+        approach=APPROACHES["full"],
+        model=resolve_model("tiny-bert"),
+        profile=profile,
+        seed=0,
+        source=mirror,
+    )
 
 
 def test_run_writes_a_complete_record_then_reuses_it(job, tmp_path, monkeypatch):
@@ -78,7 +85,9 @@ def test_config_hash_tracks_what_shapes_the_result(job):
 
 
 def probe_suite() -> ProbeSuiteSpec:
-    return ProbeSuiteSpec(kind="probe", name="knowledge", probes={"sst2": "mnli"}, word_content=WordContentSpec(task="imdb"))
+    return ProbeSuiteSpec(
+        kind="probe", name="knowledge", probes={"sst2": "mnli"}, word_content=WordContentSpec(task="imdb")
+    )
 
 
 def test_plan_puts_dependencies_first_and_shares_the_probe_baseline(job, tmp_path):
@@ -88,9 +97,14 @@ def test_plan_puts_dependencies_first_and_shares_the_probe_baseline(job, tmp_pat
     names = list(plan.nodes)
     for probe in probes:
         trained, baseline = probe.dependencies()
-        assert names.index(trained.name) < names.index(probe.name) and names.index(baseline.name) < names.index(probe.name)
+        assert names.index(trained.name) < names.index(probe.name) and names.index(baseline.name) < names.index(
+            probe.name
+        )
     # one "before" job per probe (word content, mnli) for the model and seed, whatever the approach
-    assert sorted(n for n in names if "-before-" in n) == ["knowledge-tiny-bert-seed0-before-mnli", "knowledge-tiny-bert-seed0-before-word-content"]
+    assert sorted(n for n in names if "-before-" in n) == [
+        "knowledge-tiny-bert-seed0-before-mnli",
+        "knowledge-tiny-bert-seed0-before-word-content",
+    ]
     assert plan.counts() == {"done": 0, "failed": 0, "cached": 0, "skipped": 0, "cancelled": 0, "left": 2 + 2 + 4}
 
 
@@ -113,16 +127,42 @@ def test_a_skipped_dependency_skips_its_dependents(job, tmp_path, monkeypatch):
 
 
 def test_selecting_a_probe_with_k_plans_its_fine_tuned_model_and_trains_nothing(tmp_path, mirror):
-    command = [sys.executable, "-m", "pytest", "suites/test_knowledge.py", "--profile", "tiny", "--plan", "-p", "no:cacheprovider",
-               "-k", "sst2-full-seed0-probed-on-mnli", "--results-dir", str(tmp_path), "--data-dir", str(mirror.mirror)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites/test_knowledge.py",
+        "--profile",
+        "tiny",
+        "--plan",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "sst2-full-seed0-probed-on-mnli",
+        "--results-dir",
+        str(tmp_path),
+        "--data-dir",
+        str(mirror.mirror),
+    ]
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    planned = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines() if line.startswith(("sst2-", "knowledge-"))}
-    assert planned == {"sst2-full-seed0": "train", "knowledge-tiny-bert-seed0-before-mnli": "train",
-                       "knowledge-sst2-full-seed0-probed-on-mnli": "train"}
+    planned = {
+        line.split()[0]: line.split()[1]
+        for line in result.stdout.splitlines()
+        if line.startswith(("sst2-", "knowledge-"))
+    }
+    assert planned == {
+        "sst2-full-seed0": "train",
+        "knowledge-tiny-bert-seed0-before-mnli": "train",
+        "knowledge-sst2-full-seed0-probed-on-mnli": "train",
+    }
     assert "plan: 3 jobs: 3 to train" in result.stdout
-    collect_only = subprocess.run([*command[:6], "--collect-only", *command[7:]], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
-    assert collect_only.returncode == 0 and "1 selected" in collect_only.stdout, collect_only.stdout + collect_only.stderr
+    collect_only = subprocess.run(
+        [*command[:6], "--collect-only", *command[7:]], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert collect_only.returncode == 0 and "1 selected" in collect_only.stdout, (
+        collect_only.stdout + collect_only.stderr
+    )
     assert not (tmp_path / "runs").exists()  # neither trained anything
 
 
@@ -133,8 +173,12 @@ def test_status_line_counts_jobs_and_shows_each_running_jobs_steps(tmp_path):
     from harness.engine.progress import status_line
 
     (tmp_path / "sst2-full-seed0.json").write_text(json.dumps({"done": 40, "total": 150}))
-    status = {"started": time.time() - 125, "counts": {"done": 3, "failed": 1, "cached": 5, "skipped": 2, "left": 7},
-              "running": ["sst2-full-seed0", "rte-lora-seed0"], "eta_seconds": 3700}
+    status = {
+        "started": time.time() - 125,
+        "counts": {"done": 3, "failed": 1, "cached": 5, "skipped": 2, "left": 7},
+        "running": ["sst2-full-seed0", "rte-lora-seed0"],
+        "eta_seconds": 3700,
+    }
     line = status_line(status, tmp_path)
     assert line.startswith("harness: 3 done, 1 failed, 5 cached, 2 skipped, 2 running, 7 left | 2m0")
     assert "ETA 1h01m" in line and line.endswith("sst2-full-seed0 40/150; rte-lora-seed0")
@@ -189,7 +233,9 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_retried_once(job, tmp_p
     always = SelfKillingJob(**vars(dataclasses.replace(job, seed=1)), counter=str(tmp_path / "always"), kills=99)
     executor = LocalExecutor(layout([Device("cpu")], 1, cpu_count=1))
     retried, failed = run([once, always], store, executor=executor)
-    assert retried["status"] == "ok" and retried["attempts"] == 2 and "worker process died" in retried["retried_because"]
+    assert (
+        retried["status"] == "ok" and retried["attempts"] == 2 and "worker process died" in retried["retried_because"]
+    )
     assert failed["status"] == "failed" and "died again on its retry" in failed["failure"] and failed["attempts"] == 2
     assert list(store.run_dir(always.config_hash).iterdir()) == [store.run_dir(always.config_hash) / RECORD_FILE]
     # a rerun trains only what is missing: the failed job, not the finished one
@@ -200,7 +246,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_retried_once(job, tmp_p
 
 def test_ray_executor_runs_each_job_once_into_the_store(job, tmp_path):
     ray = pytest.importorskip("ray")
-    from harness.engine.executors import RayExecutor
+    from harness.engine.executors.ray import RayExecutor
 
     several = [dataclasses.replace(job, seed=seed) for seed in range(3)]
     executor = RayExecutor(None, layout([Device("cpu")], 2, cpu_count=2), num_cpus=2)
@@ -213,7 +259,9 @@ def test_ray_executor_runs_each_job_once_into_the_store(job, tmp_path):
     stored = list(store.records())
     assert sorted(r["config_hash"] for r in stored) == sorted(j.config_hash for j in several)  # each exactly once
     for one in several:
-        assert (store.run_dir(one.config_hash) / STATE_FILE).stat().st_size == store.load(one.config_hash)["trainable_state_bytes"]
+        assert (store.run_dir(one.config_hash) / STATE_FILE).stat().st_size == store.load(one.config_hash)[
+            "trainable_state_bytes"
+        ]
 
 
 def test_the_plugin_imports_without_torch():

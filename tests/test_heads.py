@@ -8,9 +8,9 @@ import torch
 
 from harness.approaches import method_of
 from harness.approaches.architectures import architecture_of
-from harness.heads import masked_mean
 from harness.models import build_classifier, checkpoint_pooling, embedded_model_path, load_tokenizer, resolve_model
-from harness.registry import load_approaches
+from harness.models.heads import masked_mean
+from harness.specs.catalog import load_approaches
 
 TEXTS = ["a good film", "a long, slow and thoroughly awful film with nothing to say"]
 
@@ -40,15 +40,25 @@ def test_mean_pooling_reads_the_mean_of_real_tokens(name):
 
 
 @pytest.mark.parametrize("approach", ["head-only", "lora", "prompt", "ia3", "prefix", "houlsby"])
-@pytest.mark.parametrize("name,pooling,head_modules", [("tiny-bert", "first-token", {"pooler", "classifier"}),
-                                                       ("tiny-bert", "mean", {"classifier"}),
-                                                       ("tiny-distilbert", "first-token", {"pre_classifier", "classifier"})])
+@pytest.mark.parametrize(
+    "name,pooling,head_modules",
+    [
+        ("tiny-bert", "first-token", {"pooler", "classifier"}),
+        ("tiny-bert", "mean", {"classifier"}),
+        ("tiny-distilbert", "first-token", {"pre_classifier", "classifier"}),
+    ],
+)
 def test_the_head_trains_under_every_approach(approach, name, pooling, head_modules):
     ref = dataclasses.replace(resolve_model(name), pooling=pooling)
     method, params = method_of(load_approaches().specs[approach])
     base = build_classifier(ref, 2, ["negative", "positive"], seed=0)
     arch = architecture_of(base.config.model_type)
     model = method.apply(base, params, arch)
-    trained = {part for n, p in model.named_parameters() if p.requires_grad and arch.is_head(n)
-               for part in n.split(".") if part in arch.head}
+    trained = {
+        part
+        for n, p in model.named_parameters()
+        if p.requires_grad and arch.is_head(n)
+        for part in n.split(".")
+        if part in arch.head
+    }
     assert trained == head_modules

@@ -1,35 +1,61 @@
 """The leaderboard writer: tables from hand-made records, scope filtering, newest-record-wins."""
 
+import dataclasses
 import datetime as dt
 import json
+import sys
 
 import pandas as pd
 import pytest
 
-from harness import leaderboard
+from harness.errors import SpecError
+from harness.report import board, drift, frame, inference, plots
 
-SCOPE = leaderboard.Scope("quick", "a test profile", "minilm", "mirror /data")
+SCOPE = frame.Scope("quick", "a test profile", "minilm", "mirror /data")
 
 
 def record(task="sst2", approach="full", seed=0, accuracy=0.8, finished="2026-01-01T00:00:00", **changes):
     base = dict(
-        task=task, approach=approach, seed=seed, profile="quick", model="minilm", data_source="mirror /data",
-        status="ok", finished_at=finished, metrics={"accuracy": accuracy}, majority_rate=0.5,
-        ood={"imdb": {"metrics": {"accuracy": accuracy - 0.1}, "majority_rate": 0.5, "examples": 100}} if task == "sst2" else {},
-        trainable_params=10, method_params=8, head_params=2, model_params=100, trainable_state_bytes=2**20,
+        task=task,
+        approach=approach,
+        seed=seed,
+        profile="quick",
+        model="minilm",
+        data_source="mirror /data",
+        status="ok",
+        finished_at=finished,
+        metrics={"accuracy": accuracy},
+        majority_rate=0.5,
+        ood={"imdb": {"metrics": {"accuracy": accuracy - 0.1}, "majority_rate": 0.5, "examples": 100}}
+        if task == "sst2"
+        else {},
+        trainable_params=10,
+        method_params=8,
+        head_params=2,
+        model_params=100,
+        trainable_state_bytes=2**20,
         peak_memory_bytes=3 * 2**20,
-        peak_memory_kind="CPU peak RSS of the job process", train_seconds=2.0, train_samples_per_second=50.0,
-        eval_samples_per_second=500.0, split_spec="train=train eval=validation", train_examples=400, eval_examples=100,
-        config_hash=f"h{task}{approach}{seed}{finished[-2:]}", hardware="CPU test",
+        peak_memory_kind="CPU peak RSS of the job process",
+        train_seconds=2.0,
+        train_samples_per_second=50.0,
+        eval_samples_per_second=500.0,
+        split_spec="train=train eval=validation",
+        train_examples=400,
+        eval_examples=100,
+        config_hash=f"h{task}{approach}{seed}{finished[-2:]}",
+        hardware="CPU test",
         config={"task": {"splits": {"train": "train", "eval": "validation"}}},
     )
     return base | changes
 
 
 def test_render_aggregates_seeds_and_shows_every_table():
-    records = [record(seed=0, accuracy=0.80), record(seed=1, accuracy=0.90),
-               record(task="rte", accuracy=0.6, split_spec="train=validation[:80%] eval=validation[80%:]")]
-    text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE, now=dt.datetime(2026, 1, 2))
+    records = [
+        record(seed=0, accuracy=0.80),
+        record(seed=1, accuracy=0.90),
+        record(task="rte", accuracy=0.6, split_spec="train=validation[:80%] eval=validation[80%:]"),
+    ]
+    text = board.render(frame.select(records, SCOPE), SCOPE, now=dt.datetime(2026, 1, 2))
     assert "**Profile:** quick — a test profile" in text and "**Hardware:** CPU test" in text
     assert "85.0 ± 7.1" in text  # mean and sample std of 80 and 90
     assert "| splits (train, eval)" in text and "fallback train=validation[:80%] eval=validation[80%:]" in text
@@ -45,20 +71,20 @@ def test_select_keeps_scope_and_newest_record():
         record(accuracy=0.9, profile="tiny"),
         record(accuracy=0.9, model="tiny-bert"),
     ]
-    (chosen,) = leaderboard.select(records, SCOPE)
+    (chosen,) = frame.select(records, SCOPE)
     assert chosen["metrics"]["accuracy"] == 0.7
 
 
 def test_failed_runs_are_listed_with_their_reason():
     records = [record(), record(task="rte", status="failed", failure="loss became nan at step 3")]
-    text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE)
+    text = board.render(frame.select(records, SCOPE), SCOPE)
     assert "## Failed runs" in text and "loss became nan at step 3" in text
     assert "1 failed" in text
 
 
 def test_write_is_atomic_counts_runs_and_embeds_the_plot(tmp_path):
     path = tmp_path / "board.md"
-    assert leaderboard.write(path, [record(), record(task="rte"), record(approach="lora", accuracy=0.7)], SCOPE) == 3
+    assert board.write(path, [record(), record(task="rte"), record(approach="lora", accuracy=0.7)], SCOPE) == 3
     text = path.read_text()
     assert text.startswith("# Leaderboard") and not list(tmp_path.glob(".*tmp"))
     plot = tmp_path / "board-accuracy-vs-parameters.png"
@@ -68,47 +94,78 @@ def test_write_is_atomic_counts_runs_and_embeds_the_plot(tmp_path):
 
 def test_runs_are_written_as_csv_beside_the_leaderboard(tmp_path):
     path = tmp_path / "board.md"
-    kept = record(eval={"metrics": {"accuracy": 0.75}, "predictions": "0101", "labels": "0111"}, majority_class=1, chain=["sst2", "mnli"])
-    leaderboard.write(path, [kept, record(task="rte", accuracy=0.6), record(task="rte", accuracy=0.9, profile="tiny")], SCOPE)
+    kept = record(
+        eval={"metrics": {"accuracy": 0.75}, "predictions": "0101", "labels": "0111"},
+        majority_class=1,
+        chain=["sst2", "mnli"],
+    )
+    board.write(path, [kept, record(task="rte", accuracy=0.6), record(task="rte", accuracy=0.9, profile="tiny")], SCOPE)
     runs = pd.read_csv(tmp_path / "board-runs.csv")
     assert "](board-runs.csv)" in path.read_text()
-    assert list(runs.columns[:5]) == leaderboard.RUN_KEY and list(runs["task"]) == ["rte", "sst2"]  # the scope's runs only
-    assert list(runs["metrics.accuracy"]) == [0.6, 0.8] and runs["ood.imdb.metrics.accuracy"].iloc[1] == pytest.approx(0.7)
+    assert list(runs.columns[:5]) == frame.RUN_KEY and list(runs["task"]) == ["rte", "sst2"]  # the scope's runs only
+    assert list(runs["metrics.accuracy"]) == [0.6, 0.8] and runs["ood.imdb.metrics.accuracy"].iloc[1] == pytest.approx(
+        0.7
+    )
     assert runs["eval.metrics.accuracy"].iloc[1] == 0.75 and json.loads(runs["chain"].iloc[1]) == ["sst2", "mnli"]
     assert not [c for c in runs.columns if c.startswith("config.") or c.endswith(("predictions", "labels"))]
 
 
 def test_pareto_front_keeps_only_undominated_points():
     points = [(100.0, 0.90), (1.0, 0.85), (0.1, 0.60), (1.0, 0.80), (50.0, 0.84)]
-    assert leaderboard.pareto_front(points) == {0, 1, 2}
+    assert plots.pareto_front(points) == {0, 1, 2}
 
 
 def test_sequential_table_reports_forgetting_and_transfer_gain():
-    chain = record(task="mnli-then-rte", kind="sequential", chain=["mnli", "rte"], accuracy_matrix=[[0.6, 0.5], [0.55, 0.62]],
-                   forgetting={"mnli": 0.05}, backward_transfer=-0.05)
+    chain = record(
+        task="mnli-then-rte",
+        kind="sequential",
+        chain=["mnli", "rte"],
+        accuracy_matrix=[[0.6, 0.5], [0.55, 0.62]],
+        forgetting={"mnli": 0.05},
+        backward_transfer=-0.05,
+    )
     scratch = record(task="rte", accuracy=0.58)
-    text = leaderboard.render(leaderboard.select([chain, scratch], SCOPE), SCOPE)
+    text = board.render(frame.select([chain, scratch], SCOPE), SCOPE)
     assert "## Sequential fine-tuning" in text and "mnli → rte" in text
     assert "after mnli: mnli 60.0; after rte: mnli 55.0, rte 62.0" in text
     assert "| mnli 5.0 " in text and "| -5.0 " in text and "| 4.0 " in text  # forgetting, BWT, transfer gain
 
 
 def test_multitask_table_compares_with_single_task():
-    mixture = record(task="multitask", kind="multitask", variant="uniform", tasks=["sst2", "rte"],
-                     per_task={"sst2": {"metrics": {"accuracy": 0.82}}, "rte": {"metrics": {"accuracy": 0.55}}},
-                     ood={"sst2→imdb": {"metrics": {"accuracy": 0.7}}}, sampled_batches={"sst2": 30, "rte": 10}, train_steps=40)
+    mixture = record(
+        task="multitask",
+        kind="multitask",
+        variant="uniform",
+        tasks=["sst2", "rte"],
+        per_task={"sst2": {"metrics": {"accuracy": 0.82}}, "rte": {"metrics": {"accuracy": 0.55}}},
+        ood={"sst2→imdb": {"metrics": {"accuracy": 0.7}}},
+        sampled_batches={"sst2": 30, "rte": 10},
+        train_steps=40,
+    )
     singles = [record(task="sst2", accuracy=0.80), record(task="rte", accuracy=0.60)]
-    text = leaderboard.render(leaderboard.select([mixture, *singles], SCOPE), SCOPE)
+    text = board.render(frame.select([mixture, *singles], SCOPE), SCOPE)
     assert "82.0 (Δ 2.0; 75% of batches)" in text and "55.0 (Δ -5.0; 25% of batches)" in text
     assert "sst2→imdb 70.0" in text and "2.0 MiB" in text  # stored: one model vs two single-task states
 
 
 def test_knowledge_table_puts_approaches_in_columns():
-    probes = [record(task=trained, approach=approach, kind="probe", probe_task=probe, probe_before=0.7, probe_after=0.7 - lost,
-                     knowledge_lost=lost)
-              for trained, approach, probe, lost in [("sst2", "full", "mnli", 0.05), ("sst2", "lora", "mnli", 0.01),
-                                                      ("sst2+rte (uniform)", "full", "word-content", 0.10)]]
-    text = leaderboard.render(leaderboard.select(probes, SCOPE), SCOPE)
+    probes = [
+        record(
+            task=trained,
+            approach=approach,
+            kind="probe",
+            probe_task=probe,
+            probe_before=0.7,
+            probe_after=0.7 - lost,
+            knowledge_lost=lost,
+        )
+        for trained, approach, probe, lost in [
+            ("sst2", "full", "mnli", 0.05),
+            ("sst2", "lora", "mnli", 0.01),
+            ("sst2+rte (uniform)", "full", "word-content", 0.10),
+        ]
+    ]
+    text = board.render(frame.select(probes, SCOPE), SCOPE)
     assert "## Forgetting of pre-trained knowledge" in text
     assert "| mnli         | sst2               | 70.0     | 5.0    | 1.0    |" in text
     assert "| word-content | sst2+rte (uniform) | 70.0     | 10.0   | –      |" in text
@@ -116,49 +173,121 @@ def test_knowledge_table_puts_approaches_in_columns():
 
 def test_inference_passes_merge_into_the_store_and_fill_the_cost_columns(tmp_path):
     def bench(approach, variant, median):
-        return {"extra_info": {"task": "sst2", "approach": approach, "variant": variant},
-                "stats": {"median": median, "q1": median * 0.9, "q3": median * 1.1}}
+        return {
+            "extra_info": {"task": "sst2", "approach": approach, "variant": variant},
+            "stats": {"median": median, "q1": median * 0.9, "q3": median * 1.1},
+        }
 
     first, second = tmp_path / "first.json", tmp_path / "second.json"
-    first.write_text(json.dumps({"benchmarks": [bench("full", "plain", 0.010), bench("full", "trained", 0.0102),
-                                                bench("lora", "plain", 0.010), bench("lora", "trained", 0.030)]}))
+    first.write_text(
+        json.dumps(
+            {
+                "benchmarks": [
+                    bench("full", "plain", 0.010),
+                    bench("full", "trained", 0.0102),
+                    bench("lora", "plain", 0.010),
+                    bench("lora", "trained", 0.030),
+                ]
+            }
+        )
+    )
     second.write_text(json.dumps({"benchmarks": [bench("lora", "plain", 0.010), bench("lora", "trained", 0.020)]}))
-    leaderboard.keep_inference(first, tmp_path, "quick")
-    leaderboard.keep_inference(second, tmp_path, "quick")  # a `-k lora` pass replaces lora's rows only
-    inference = leaderboard.load_inference(tmp_path / leaderboard.INFERENCE_FILE.format(profile="quick"))
-    assert inference[("sst2", "full", "trained")]["median"] == 0.0102 and inference[("sst2", "lora", "trained")]["median"] == 0.020
-    text = leaderboard.render(leaderboard.select([record(), record(approach="lora")], SCOPE), SCOPE, inference=inference)
+    inference.keep_inference(first, tmp_path, "quick")
+    inference.keep_inference(second, tmp_path, "quick")  # a `-k lora` pass replaces lora's rows only
+    timings = inference.load_inference(tmp_path / inference.INFERENCE_FILE.format(profile="quick"))
+    assert (
+        timings[("sst2", "full", "trained")]["median"] == 0.0102
+        and timings[("sst2", "lora", "trained")]["median"] == 0.020
+    )
+    text = board.render(frame.select([record(), record(approach="lora")], SCOPE), SCOPE, inference=timings)
     assert "| 10.2 [9.2, 11.2]" in text and "1.02× ≈" in text and "2.00×" in text and "2.00× ≈" not in text
 
 
-def test_a_suite_kind_draws_its_own_section(monkeypatch):
-    from harness import suitekinds
+TOY_KIND = """
+from harness.kinds import SuiteKind, register
+from harness.report.tables import table
 
-    def section(runs, single):
-        return ["## Toy", f"{len(runs)} run(s); single-task models: {sorted(single)}"]
 
-    monkeypatch.setitem(suitekinds.kinds(), "toy", suitekinds.SuiteKind(name="toy", fixture="toy", load=None, jobs=None, leaderboard=section))
-    text = leaderboard.render(leaderboard.select([record(), record(kind="toy", task="x"), record(kind="toy", task="y", status="failed", failure="boom")], SCOPE), SCOPE)
+def section(runs, single):
+    return ["## Toy", f"{len(runs)} run(s); single-task models: {sorted(single)}", table([[len(runs)]], ["runs"])]
+
+
+register(SuiteKind(name="toy", fixture="toy", load=None, jobs=None, leaderboard=section))
+"""
+
+
+def test_a_new_suite_kind_is_one_module_found_by_the_registry_with_its_section_on_the_board(tmp_path, monkeypatch):
+    """A module dropped beside the kinds (here: in a folder added to the package's path) registers itself when the
+    kinds are listed, and the board draws its section; nothing else names it."""
+    from harness import kinds
+
+    (tmp_path / "toy_kind.py").write_text(TOY_KIND)
+    monkeypatch.setattr(kinds, "__path__", [*kinds.__path__, str(tmp_path)])
+    monkeypatch.setattr(kinds, "KINDS", dict(kinds.KINDS))
+    monkeypatch.delitem(sys.modules, "harness.kinds.toy_kind", raising=False)
+    assert "toy" in kinds.kinds()
+    text = board.render(
+        frame.select(
+            [record(), record(kind="toy", task="x"), record(kind="toy", task="y", status="failed", failure="boom")],
+            SCOPE,
+        ),
+        SCOPE,
+    )
     assert "## Toy\n1 run(s); single-task models: [('sst2', 'full')]" in text and "boom" in text
+    sys.modules.pop("harness.kinds.toy_kind", None)
+
+
+def test_a_second_kind_or_method_of_the_same_name_is_refused(monkeypatch):
+    from harness import approaches, kinds
+
+    monkeypatch.setattr(kinds, "KINDS", dict(kinds.kinds()))
+    with pytest.raises(SpecError, match="'multitask'.*clashes with the registered kind 'multitask'"):
+        kinds.register(kinds.SuiteKind(name="multitask", fixture="mixture", load=None, jobs=None))
+    with pytest.raises(SpecError, match="fixture 'multitask'"):
+        kinds.register(kinds.SuiteKind(name="mixtures", fixture="multitask", load=None, jobs=None))
+    lora = approaches.METHODS["lora"]
+    with pytest.raises(SpecError, match="approach method 'lora' is registered twice"):
+        approaches.register(dataclasses.replace(lora))
 
 
 def test_runs_the_declarations_have_moved_on_from_are_marked_with_what_changed():
-    then = {"approach": {"name": "lora", "learning_rate": 5e-4}, "task": {"splits": {"train": "train", "eval": "validation"}}}
+    then = {
+        "approach": {"name": "lora", "learning_rate": 5e-4},
+        "task": {"splits": {"train": "train", "eval": "validation"}},
+    }
     now = then | {"approach": {"name": "lora", "learning_rate": 4.5e-3}}
-    records = [record(approach="lora", config=then), record(approach="full", config=now | {"approach": {"name": "full"}})]
-    mixture = {"task": "sst2+rte", "approach": "lora", "kind": "multitask", "variant": "uniform", "seed": 0, "config": then}
-    declared = {leaderboard.run_key(records[1]): records[1]["config"]}
-    declared |= {leaderboard.run_key(r): now for r in (records[0], mixture)}
-    text = leaderboard.render(leaderboard.select(records, SCOPE), SCOPE, declared=declared)
-    lora_row, full_row = (next(line for line in text.splitlines() if line.startswith(f"| {name} ")) for name in ("lora", "full"))
+    records = [
+        record(approach="lora", config=then),
+        record(approach="full", config=now | {"approach": {"name": "full"}}),
+    ]
+    mixture = {
+        "task": "sst2+rte",
+        "approach": "lora",
+        "kind": "multitask",
+        "variant": "uniform",
+        "seed": 0,
+        "config": then,
+    }
+    declared = {frame.run_key(records[1]): records[1]["config"]}
+    declared |= {frame.run_key(r): now for r in (records[0], mixture)}
+    text = board.render(frame.select(records, SCOPE), SCOPE, declared=declared)
+    lora_row, full_row = (
+        next(line for line in text.splitlines() if line.startswith(f"| {name} ")) for name in ("lora", "full")
+    )
     assert "†" in lora_row and "†" not in full_row
     moved_on = text.split("## Runs the declarations have moved on from")[1]
-    assert "| single-task | sst2 " in moved_on and "approach.learning_rate: 0.0005 → 0.0045" in moved_on and "| full " not in moved_on
-    assert list(leaderboard.changed_runs([*records, mixture], declared)) == [("single-task", "sst2", "lora", ""),
-                                                                              ("multitask", "sst2+rte", "lora", "uniform")]
-    agreeing = leaderboard.render(leaderboard.select(records[1:2], SCOPE), SCOPE, declared=declared)
+    assert (
+        "| single-task | sst2 " in moved_on
+        and "approach.learning_rate: 0.0005 → 0.0045" in moved_on
+        and "| full " not in moved_on
+    )
+    assert list(drift.changed_runs([*records, mixture], declared)) == [
+        ("single-task", "sst2", "lora", ""),
+        ("multitask", "sst2+rte", "lora", "uniform"),
+    ]
+    agreeing = board.render(frame.select(records[1:2], SCOPE), SCOPE, declared=declared)
     assert "†" not in agreeing and "moved on" not in agreeing
-    assert leaderboard.changes_since(records[0], {}) == []  # a run the declarations do not name: nothing to compare
+    assert drift.changes_since(records[0], {}) == []  # a run the declarations do not name: nothing to compare
 
 
 def test_stored_configs_agree_with_the_declarations_they_came_from(mirror):
@@ -166,22 +295,43 @@ def test_stored_configs_agree_with_the_declarations_they_came_from(mirror):
     as changed, in single-task and suite runs alike."""
     from harness.declarations import Declarations
     from harness.models import resolve_model
-    from harness.registry import load_approaches, load_profile, load_tasks
+    from harness.specs.catalog import load_approaches, load_profile, load_tasks
 
     tasks, approaches = load_tasks().specs, load_approaches().specs
     declarations = Declarations(load_profile("tiny"), resolve_model("tiny-bert"), None, mirror, tasks, approaches)
     declared = declarations.identities()
     kinds = {key[0] for key in declared}
     assert {"single-task", "frozen-features", "multitask", "sequential", "probe", "continued-pretraining"} <= kinds
-    stored = [json.loads(json.dumps({"task": key[1], "approach": key[2], "kind": key[0], "variant": key[3], "seed": key[4],
-                                     "config": identity})) for key, identity in declared.items()]
-    assert [r for r in stored if leaderboard.changes_since(r, declared)] == []
-    retuned = Declarations(declarations.profile, declarations.model, None, mirror, tasks,
-                           approaches | {"lora": approaches["lora"].model_copy(update={"learning_rate": 1e-2})}).identities()
-    lora_kinds = {r["kind"] for r in stored if r["approach"] == "lora" and leaderboard.changes_since(r, retuned)}
+    stored = [
+        json.loads(
+            json.dumps(
+                {
+                    "task": key[1],
+                    "approach": key[2],
+                    "kind": key[0],
+                    "variant": key[3],
+                    "seed": key[4],
+                    "config": identity,
+                }
+            )
+        )
+        for key, identity in declared.items()
+    ]
+    assert [r for r in stored if drift.changes_since(r, declared)] == []
+    retuned = Declarations(
+        declarations.profile,
+        declarations.model,
+        None,
+        mirror,
+        tasks,
+        approaches | {"lora": approaches["lora"].model_copy(update={"learning_rate": 1e-2})},
+    ).identities()
+    lora_kinds = {r["kind"] for r in stored if r["approach"] == "lora" and drift.changes_since(r, retuned)}
     assert lora_kinds == {"single-task", "multitask", "sequential", "probe", "continued-pretraining"} & {
-        r["kind"] for r in stored if r["approach"] == "lora"}
+        r["kind"] for r in stored if r["approach"] == "lora"
+    }
     rate = approaches["lora"].learning_rate
-    assert f"approach.learning_rate: {rate} → 0.01" in leaderboard.changes_since(
-        next(r for r in stored if r["kind"] == "single-task" and r["approach"] == "lora"), retuned)
-    assert not any(leaderboard.changes_since(r, retuned) for r in stored if r["approach"] not in ("lora",))
+    assert f"approach.learning_rate: {rate} → 0.01" in drift.changes_since(
+        next(r for r in stored if r["kind"] == "single-task" and r["approach"] == "lora"), retuned
+    )
+    assert not any(drift.changes_since(r, retuned) for r in stored if r["approach"] not in ("lora",))

@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import DataCollatorForLanguageModeling
 
+from harness.kinds.pretraining import load_masked_lm, masked_positions_only
 from harness.models import load_tokenizer, resolve_model
-from harness.pretraining import load_masked_lm, masked_positions_only
 
 
 @pytest.mark.parametrize("model_name", ["tiny-bert", "tiny-distilbert"])

@@ -6,9 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from harness.models import resolve_model
-from harness.multitask import load_suite, multitask_jobs
-from harness.probe import (
+from harness.kinds.multitask import load_suite, multitask_jobs
+from harness.kinds.probe import (
     ProbeJob,
     ProbeSuiteSpec,
     WordContentProbe,
@@ -16,7 +15,8 @@ from harness.probe import (
     bare,
     probe_jobs,
 )
-from harness.registry import load_approaches, load_profile, load_tasks
+from harness.models import resolve_model
+from harness.specs.catalog import load_approaches, load_profile, load_tasks
 
 TASKS = load_tasks().specs
 APPROACHES = load_approaches().specs
@@ -35,15 +35,28 @@ def test_word_content_set_is_fixed_balanced_and_labelled_with_the_one_word_it_co
 
 
 def test_word_content_probe_covers_single_and_multitask_models(tmp_path, mirror):
-    suite = ProbeSuiteSpec(kind="probe", name="knowledge", probes={"sst2": "mnli"},
-                           word_content=WordContentSpec(task="imdb"))
+    suite = ProbeSuiteSpec(
+        kind="probe", name="knowledge", probes={"sst2": "mnli"}, word_content=WordContentSpec(task="imdb")
+    )
     profile = load_profile("tiny")
-    mix = load_suite_text(tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: uniform}]\napproaches: [full]\n")
+    mix = load_suite_text(
+        tmp_path, "kind: multitask\nname: mix\ntasks: [sst2, rte]\nsamplers: [{name: uniform}]\napproaches: [full]\n"
+    )
     multitask = multitask_jobs(mix, TASKS, APPROACHES, resolve_model("tiny-bert"), profile, [0], mirror)
     from harness.jobs import Job
 
-    single = [Job(task=TASKS[name], ood_tasks=(), approach=APPROACHES["lora"], model=resolve_model("tiny-bert"),
-                  profile=profile, seed=0, source=mirror) for name in ("sst2", "rte")]
+    single = [
+        Job(
+            task=TASKS[name],
+            ood_tasks=(),
+            approach=APPROACHES["lora"],
+            model=resolve_model("tiny-bert"),
+            profile=profile,
+            seed=0,
+            source=mirror,
+        )
+        for name in ("sst2", "rte")
+    ]
     jobs = probe_jobs(suite, single, multitask, TASKS)
     assert sorted(job.name for job in jobs) == [
         "knowledge-mix-uniform-full-seed0-probed-on-word-content",
@@ -61,11 +74,14 @@ def load_suite_text(tmp_path, text):
 
 @pytest.mark.parametrize("approach", ["full", "lora"])
 def test_multitask_model_is_restored_and_probed(tmp_path, mirror, approach):
-    from harness.checkpoints import restore
     from harness.engine import run
     from harness.results import ResultStore
+    from harness.training.checkpoints import restore
 
-    mix = load_suite_text(tmp_path, f"kind: multitask\nname: mix\ntasks: [sst2, mnli]\nsamplers: [{{name: uniform}}]\napproaches: [{approach}]\n")
+    mix = load_suite_text(
+        tmp_path,
+        f"kind: multitask\nname: mix\ntasks: [sst2, mnli]\nsamplers: [{{name: uniform}}]\napproaches: [{approach}]\n",
+    )
     profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "task_overrides": {}})
     (trained,) = multitask_jobs(mix, TASKS, APPROACHES, resolve_model("tiny-bert"), profile, [0], mirror)
     store = ResultStore(tmp_path / "store")
@@ -73,8 +89,14 @@ def test_multitask_model_is_restored_and_probed(tmp_path, mirror, approach):
     restored = restore(trained, store.run_dir(trained.config_hash))  # raises if a saved tensor has no place
     assert restored.config.num_labels == 2 + 3
 
-    suite = ProbeSuiteSpec(kind="probe", name="knowledge", probes={}, word_content=WordContentSpec(task="imdb", words=16, targets=4),
-                           train_examples=60, eval_examples=40)
+    suite = ProbeSuiteSpec(
+        kind="probe",
+        name="knowledge",
+        probes={},
+        word_content=WordContentSpec(task="imdb", words=16, targets=4),
+        train_examples=60,
+        eval_examples=40,
+    )
     (probe,) = probe_jobs(suite, [], [trained], TASKS)
     assert isinstance(probe, ProbeJob)
     (record,) = run([probe], store)  # trains the shared 'before' baseline job first

@@ -5,33 +5,48 @@ from types import SimpleNamespace
 import pytest
 
 from harness.errors import SpecError
-from harness.references import gates, load_reference_suite
-from harness.registry import load_approaches, load_profile, load_tasks
+from harness.kinds.references import gates, load_reference_suite
 from harness.specs import SUITES_DIR
+from harness.specs.catalog import load_approaches, load_profile, load_tasks
 
 TASKS = load_tasks().specs
 APPROACHES = load_approaches().specs
 
 
 def session(profile: str, model: str):
-    return SimpleNamespace(profile=load_profile(profile), model=SimpleNamespace(name=model), tasks=TASKS,
-                           seeds_for=lambda task: [0, 1, 2], single_task_job=lambda task, approach, seed: (task, approach, seed))
+    return SimpleNamespace(
+        profile=load_profile(profile),
+        model=SimpleNamespace(name=model),
+        tasks=TASKS,
+        seeds_for=lambda task: [0, 1, 2],
+        single_task_job=lambda task, approach, seed: (task, approach, seed),
+    )
 
 
 def test_gates_of_the_named_model_at_the_named_profiles_only():
     suite = load_reference_suite(SUITES_DIR / "published.yaml", TASKS, APPROACHES)
     distilbert = gates(suite, session("full", "distilbert-base-uncased"))
-    assert {gate.task.name: gate.accuracy for gate in distilbert} == {"sst2": 0.913, "mnli": 0.822, "qnli": 0.892, "rte": 0.599}
+    assert {gate.task.name: gate.accuracy for gate in distilbert} == {
+        "sst2": 0.913,
+        "mnli": 0.822,
+        "qnli": 0.892,
+        "rte": 0.599,
+    }
     assert distilbert[0].jobs == (("sst2", "full", 0), ("sst2", "full", 1), ("sst2", "full", 2))
     assert gates(suite, session("quick", "distilbert-base-uncased")) == [] == gates(suite, session("full", "tiny-bert"))
 
 
-@pytest.mark.parametrize("references, message", [
-    ("[{model: m, source: s, accuracy: {sst3: 0.9}}]", "field 'references.0.accuracy': unknown or invalid sst3"),
-    ("[{model: m, source: s, accuracy: {sst2: 0.9}, source_standard_error: {rte: 0.01}}]",
-     "field 'references.0.source_standard_error': unknown or invalid rte"),
-    ("[{model: m, accuracy: {sst2: 0.9}}]", "references.0.source"),
-])
+@pytest.mark.parametrize(
+    "references, message",
+    [
+        ("[{model: m, source: s, accuracy: {sst3: 0.9}}]", "field 'references.0.accuracy': unknown or invalid sst3"),
+        (
+            "[{model: m, source: s, accuracy: {sst2: 0.9}, source_standard_error: {rte: 0.01}}]",
+            "field 'references.0.source_standard_error': unknown or invalid rte",
+        ),
+        ("[{model: m, accuracy: {sst2: 0.9}}]", "references.0.source"),
+    ],
+)
 def test_suite_errors_name_the_field(tmp_path, references, message):
     path = tmp_path / "gates.yaml"
     path.write_text(f"kind: reference\nname: gates\nprofiles: [full]\nreferences: {references}\n")
@@ -42,19 +57,29 @@ def test_suite_errors_name_the_field(tmp_path, references, message):
 def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_path):
     import numpy as np
 
-    from harness.references import pin
+    from harness.kinds.references import pin
     from harness.results import encode_ids
 
     path = tmp_path / "gates.yaml"
-    path.write_text("kind: reference\nname: gates\nprofiles: [full]\n# a comment that stays\n"
-                    "references:\n  - {model: other, source: s, accuracy: {rte: 0.6}}\n")
+    path.write_text(
+        "kind: reference\nname: gates\nprofiles: [full]\n# a comment that stays\n"
+        "references:\n  - {model: other, source: s, accuracy: {rte: 0.6}}\n"
+    )
     labels = np.arange(200) % 2
 
     def record(seed, wrong):
         predictions = labels.copy()
         predictions[:wrong] = 1 - predictions[:wrong]
-        return {"kind": "single-task", "task": "sst2", "approach": "full", "status": "ok", "seed": seed, "hardware": "CPU test",
-                "data_source": "mirror x", "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)}}
+        return {
+            "kind": "single-task",
+            "task": "sst2",
+            "approach": "full",
+            "status": "ok",
+            "seed": seed,
+            "hardware": "CPU test",
+            "data_source": "mirror x",
+            "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)},
+        }
 
     records = [record(0, 20), record(1, 30), {**record(0, 0), "approach": "lora"}]
     reference = pin(path, records, "minilm", "full", "a full run", TASKS, APPROACHES)
@@ -70,14 +95,17 @@ def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_pa
     added = pin(path, fuller, "minilm", "full", "fuller", TASKS, APPROACHES, if_missing=True)
     assert added.accuracy == {"rte": 0.75} and added.source.startswith("fuller")
     assert [r.accuracy for r in load_reference_suite(path, TASKS, APPROACHES).references if r.model == "minilm"] == [
-        {"sst2": 0.875}, {"rte": 0.75}]
+        {"sst2": 0.875},
+        {"rte": 0.75},
+    ]
 
 
 def test_the_leaderboard_shows_each_gate_with_its_verdict():
     import numpy as np
 
-    from harness.leaderboard import grouped, runs_frame
-    from harness.references import leaderboard_section
+    from harness.kinds.references import leaderboard_section
+    from harness.report.frame import runs_frame
+    from harness.report.tables import grouped
     from harness.results import encode_ids
 
     labels = np.arange(1000) % 2
@@ -85,9 +113,17 @@ def test_the_leaderboard_shows_each_gate_with_its_verdict():
     def record(task, seed, accuracy, split_spec=None):
         predictions = labels.copy()
         predictions[: round((1 - accuracy) * len(labels))] ^= 1
-        return {"kind": "single-task", "task": task, "approach": "full", "seed": seed, "status": "ok",
-                "model": "distilbert-base-uncased", "profile": "full", "split_spec": split_spec or TASKS[task].splits.describe(),
-                "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)}}
+        return {
+            "kind": "single-task",
+            "task": task,
+            "approach": "full",
+            "seed": seed,
+            "status": "ok",
+            "model": "distilbert-base-uncased",
+            "profile": "full",
+            "split_spec": split_spec or TASKS[task].splits.describe(),
+            "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)},
+        }
 
     records = [record("sst2", seed, 0.91) for seed in (0, 1)] + [record("mnli", seed, 0.70) for seed in (0, 1)]
     records.append(record("rte", 0, 0.6, split_spec="train=validation[:80%] eval=validation[80%:]"))

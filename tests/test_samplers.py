@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness.samplers import (
+from harness.training.samplers import (
     CurriculumSpec,
     LossSpec,
     ProportionalSpec,
@@ -50,7 +50,10 @@ def test_temperature_formula(temperature):
 
 def test_temperature_limits_and_cap():
     proportional = make_sampler(ProportionalSpec(name="proportional"), TASKS, SIZES, CHANCE).probabilities(0)
-    assert np.allclose(make_sampler(TemperatureSpec(name="temperature", temperature=1), TASKS, SIZES, CHANCE).probabilities(0), proportional)
+    assert np.allclose(
+        make_sampler(TemperatureSpec(name="temperature", temperature=1), TASKS, SIZES, CHANCE).probabilities(0),
+        proportional,
+    )
     hot = make_sampler(TemperatureSpec(name="temperature", temperature=1e6), TASKS, SIZES, CHANCE).probabilities(0)
     assert np.allclose(hot, 0.25, atol=1e-4)
     capped = make_sampler(TemperatureSpec(name="temperature", temperature=1, size_cap=2000), TASKS, SIZES, CHANCE)

@@ -6,8 +6,8 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from harness.errors import SpecError
-from harness.registry import load_tasks
-from harness.scoring import compute_metrics, metric_module
+from harness.specs.catalog import load_tasks
+from harness.training.scoring import compute_metrics, metric_module
 
 
 def test_shipped_metrics_load_offline_and_equal_scikit_learn(monkeypatch):
@@ -16,9 +16,14 @@ def test_shipped_metrics_load_offline_and_equal_scikit_learn(monkeypatch):
     labels, predictions = rng.integers(0, 3, 500), rng.integers(0, 3, 500)
     metrics = load_tasks().specs["rte"].metrics
     assert [m.name for m in metrics] == ["accuracy", "f1", "matthews_correlation"]
-    assert compute_metrics(metrics, labels, predictions) == pytest.approx({
-        "accuracy": accuracy_score(labels, predictions), "f1": f1_score(labels, predictions, average="macro"),
-        "matthews_correlation": matthews_corrcoef(labels, predictions)}, abs=1e-12)
+    assert compute_metrics(metrics, labels, predictions) == pytest.approx(
+        {
+            "accuracy": accuracy_score(labels, predictions),
+            "f1": f1_score(labels, predictions, average="macro"),
+            "matthews_correlation": matthews_corrcoef(labels, predictions),
+        },
+        abs=1e-12,
+    )
 
 
 def test_a_metric_neither_shipped_nor_on_a_reachable_hub_is_a_spec_error(monkeypatch):

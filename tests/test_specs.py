@@ -6,9 +6,9 @@ import pytest
 
 from harness.__main__ import main
 from harness.errors import SpecError
-from harness.registry import load_approaches, load_profile, load_tasks
 from harness.specs import PROFILES_DIR as PROJECT_PROFILES
 from harness.specs import TaskSpec, load_spec
+from harness.specs.catalog import load_approaches, load_profile, load_tasks
 
 VALID_TASK = """\
 name: {name}
@@ -35,9 +35,15 @@ def errors_for(tmp_path, text, name="demo"):
 
 
 def test_valid_task_loads_and_accuracy_is_always_a_metric(tmp_path):
-    write(tmp_path, "demo", VALID_TASK.format(name="demo") + "metrics: [matthews_correlation, {name: f1, average: macro}]\n")
+    write(
+        tmp_path,
+        "demo",
+        VALID_TASK.format(name="demo") + "metrics: [matthews_correlation, {name: f1, average: macro}]\n",
+    )
     spec = load_tasks(tmp_path).specs["demo"]
-    assert [m.name for m in spec.metrics] == ["accuracy", "matthews_correlation", "f1"] and spec.metrics[2].arguments == {"average": "macro"}
+    assert [m.name for m in spec.metrics] == ["accuracy", "matthews_correlation", "f1"] and spec.metrics[
+        2
+    ].arguments == {"average": "macro"}
     assert spec.trainable and spec.num_labels == 2
 
 
@@ -129,8 +135,12 @@ def test_profile_claims_are_checked(tmp_path):
     path.write_text(text.replace("learns: {sst2: [full]}", "learns: {sst2: [full], transfer/imdb: all}"))
     with pytest.raises(SpecError, match=r"claims.yaml: field 'learns': 'transfer/imdb': expected <task> or ood/<name>"):
         load_profile(str(path))
-    assert load_profile("quick").claims_learning("sst2", "prompt") and not load_profile("quick").claims_learning("rte", "full")
-    assert load_profile("tiny").claims_learning("sst2", "full") and not load_profile("tiny").claims_learning("sst2", "lora")
+    assert load_profile("quick").claims_learning("sst2", "prompt") and not load_profile("quick").claims_learning(
+        "rte", "full"
+    )
+    assert load_profile("tiny").claims_learning("sst2", "full") and not load_profile("tiny").claims_learning(
+        "sst2", "lora"
+    )
 
 
 def test_approach_method_and_params_are_validated(tmp_path):
@@ -150,7 +160,9 @@ def test_cli_validate_reports_each_problem_and_fails(tmp_path, capsys):
 
 def test_spec_file_that_is_not_utf8_is_an_error_for_that_file_only(tmp_path):
     write(tmp_path, "good", VALID_TASK.format(name="good"))
-    (tmp_path / "latin.yaml").write_bytes(VALID_TASK.format(name="latin").replace("sst2}", "sst2}\ndescription: caf\xe9").encode("latin-1"))
+    (tmp_path / "latin.yaml").write_bytes(
+        VALID_TASK.format(name="latin").replace("sst2}", "sst2}\ndescription: caf\xe9").encode("latin-1")
+    )
     catalog = load_tasks(tmp_path)
     assert "good" in catalog.specs and "latin" not in catalog.specs
     assert "latin.yaml: not UTF-8 text" in catalog.errors[next(iter(catalog.errors))]
@@ -172,15 +184,17 @@ def test_a_key_given_twice_is_an_error_naming_file_and_line(tmp_path):
 
 
 def test_profile_override_of_an_unknown_task_is_refused(tmp_path):
-    from harness.registry import check_profile_tasks
+    from harness.specs.catalog import check_profile_tasks
 
-    profile = load_profile("quick").model_copy(update={"task_overrides": {"sst3": load_profile("quick").task_overrides["sst2"]}})
+    profile = load_profile("quick").model_copy(
+        update={"task_overrides": {"sst3": load_profile("quick").task_overrides["sst2"]}}
+    )
     with pytest.raises(SpecError, match="profile 'quick': field 'task_overrides': unknown or invalid task sst3"):
         check_profile_tasks(profile, load_tasks().specs)
 
 
 def test_a_profile_cuts_a_suite_to_entries_of_its_own_and_says_which_field_is_wrong():
-    from harness.registry import load_suites, narrow_suites
+    from harness.specs.catalog import load_suites, narrow_suites
 
     tasks, approaches = load_tasks().specs, load_approaches().specs
     suites = load_suites(tasks, approaches).specs
@@ -194,7 +208,10 @@ def test_a_profile_cuts_a_suite_to_entries_of_its_own_and_says_which_field_is_wr
         return str(raised.value)
 
     assert error({"sequential": {"chains": [["rte", "sst2"]]}}) == (
-        "profiles/quick.yaml: field 'suites.sequential.chains': ['rte', 'sst2'] is not one of the suite's own entries")
+        "profiles/quick.yaml: field 'suites.sequential.chains': ['rte', 'sst2'] is not one of the suite's own entries"
+    )
     assert "field 'suites': unknown or invalid suite nightly" in error({"nightly": {"chains": []}})
-    assert "field 'suites.knowledge.train_examples': only a list or a mapping" in error({"knowledge": {"train_examples": 10}})
+    assert "field 'suites.knowledge.train_examples': only a list or a mapping" in error(
+        {"knowledge": {"train_examples": 10}}
+    )
     assert "field 'suites.sequential.chain'" in error({"sequential": {"chain": []}})  # a typo of the field name

@@ -6,30 +6,44 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from harness import jobs, leaderboard
+from harness import jobs
 from harness.__main__ import main
 from harness.engine import run
 from harness.models import resolve_model
-from harness.registry import load_approaches, load_profile
+from harness.report import board, frame
 from harness.results import RECORD_FILE, ResultStore, atomic_write_text
 from harness.specs import PROJECT_ROOT
+from harness.specs.catalog import load_approaches, load_profile
 
 
 @pytest.fixture
 def job(mirror, sst2_spec):
-    profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "dev_examples": 32, "task_overrides": {}})
-    return jobs.Job(task=sst2_spec, ood_tasks=(), approach=load_approaches().specs["head-only"], model=resolve_model("tiny-bert"),
-                    profile=profile, seed=0, source=mirror)
+    profile = load_profile("tiny").model_copy(
+        update={"train_examples": 64, "eval_examples": 32, "dev_examples": 32, "task_overrides": {}}
+    )
+    return jobs.Job(
+        task=sst2_spec,
+        ood_tasks=(),
+        approach=load_approaches().specs["head-only"],
+        model=resolve_model("tiny-bert"),
+        profile=profile,
+        seed=0,
+        source=mirror,
+    )
 
 
-@pytest.mark.parametrize("damage", [
-    lambda text: text[: len(text) // 2],  # truncated: disk full, power loss
-    lambda text: "",  # empty
-    lambda text: json.dumps({"metrics": {"accuracy": 0.9}}),  # not a record of this harness's format
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # truncated: disk full, power loss
+        lambda text: "",  # empty
+        lambda text: json.dumps({"metrics": {"accuracy": 0.9}}),  # not a record of this harness's format
+    ],
+)
 def test_damaged_record_is_set_aside_reported_and_not_served(tmp_path, damage, capsys):
     store = ResultStore(tmp_path)
     record = {"config_hash": "abc", "config": {}, "status": "ok"}
@@ -54,16 +68,38 @@ def test_store_damaged_between_runs_heals_on_the_next_run(job, tmp_path):
     path.write_text(path.read_text()[:100])
     (healed,) = run([job], ResultStore(tmp_path))
     assert healed["status"] == "ok" and healed["finished_at"] > first["finished_at"]  # trained again, no manual step
-    scope = leaderboard.Scope("tiny", "", "tiny-bert", job.source.describe())
-    in_domain = lambda records: leaderboard.render(leaderboard.select(records, scope), scope, now=dt.datetime(2026, 1, 1)).split("## Cost")[0]
+    scope = frame.Scope("tiny", "", "tiny-bert", job.source.describe())
+
+    def in_domain(records):
+        return board.render(frame.select(records, scope), scope, now=dt.datetime(2026, 1, 1)).split("## Cost")[0]
+
     assert in_domain([healed]) == in_domain([first])
 
 
 def test_unwritable_store_serves_cached_records_and_refuses_to_train(mirror, tmp_path):
     def pytest_run(*selection):
-        return subprocess.run([sys.executable, "-m", "pytest", "suites/test_single_task.py", "--profile", "tiny", "-p", "no:cacheprovider",
-                               "--data-dir", str(mirror.mirror), "--results-dir", str(tmp_path), "-q", *selection],
-                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "suites/test_single_task.py",
+                "--profile",
+                "tiny",
+                "-p",
+                "no:cacheprovider",
+                "--data-dir",
+                str(mirror.mirror),
+                "--results-dir",
+                str(tmp_path),
+                "-q",
+                *selection,
+            ],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     selection = ("-k", "sst2-head-only-seed0 and beats_majority")
     assert pytest_run(*selection).returncode == 0
@@ -73,7 +109,10 @@ def test_unwritable_store_serves_cached_records_and_refuses_to_train(mirror, tmp
     assert served.returncode == 0 and "is read-only: cached records only" in served.stdout, served.stdout[-2000:]
     refused = pytest_run("-k", "sst2-full-seed0 and beats_majority")
     assert refused.returncode == pytest.ExitCode.USAGE_ERROR
-    assert f"results store {tmp_path} is not writable" in refused.stdout + refused.stderr and "--results-dir" in refused.stdout + refused.stderr
+    assert (
+        f"results store {tmp_path} is not writable" in refused.stdout + refused.stderr
+        and "--results-dir" in refused.stdout + refused.stderr
+    )
 
 
 def test_atomic_writes_get_the_mode_open_would_give(tmp_path):
@@ -82,3 +121,51 @@ def test_atomic_writes_get_the_mode_open_would_give(tmp_path):
     probe = tmp_path / "plain"
     probe.write_text("")
     assert (tmp_path / "board.md").stat().st_mode & 0o777 == probe.stat().st_mode & 0o777
+
+
+OLD_STORE = PROJECT_ROOT / "tests" / "data" / "store-1c4c2af"  # record.json files written by main at 1c4c2af (tiny)
+
+
+def test_a_store_written_by_an_earlier_main_still_reads_keeps_its_keys_and_fills_a_board():
+    """Records of every kind, written before the layout moved (harness/ at 1c4c2af), read intact; today's declarations
+    give each the same config hash, so nothing retrains; and every kind's section draws from them."""
+    from harness.data import DataSource
+    from harness.declarations import Declarations
+    from harness.results import config_hash
+    from harness.specs.catalog import load_tasks
+
+    store = ResultStore(OLD_STORE)
+    records = list(store.records())
+    assert not store.set_aside and not store.problems()
+    assert {r["kind"] for r in records} == {
+        "single-task",
+        "frozen-features",
+        "multitask",
+        "sequential",
+        "probe",
+        "probe-baseline",
+        "continued-pretraining",
+    }
+    source = DataSource(Path(records[0]["data_source"].removeprefix("mirror ")))  # the machine it ran on; not read
+    declared = Declarations(
+        profile=load_profile("tiny"),
+        model=resolve_model("tiny-bert"),
+        seeds=None,
+        source=source,
+        tasks=load_tasks().specs,
+        approaches=load_approaches().specs,
+    ).identities()
+    compared = [r for r in records if frame.run_key(r) in declared]
+    assert {r["kind"] for r in compared} >= {"single-task", "frozen-features", "multitask", "sequential", "probe"}
+    assert all(config_hash(declared[frame.run_key(r)]) == r["config_hash"] for r in compared)
+    scope = frame.Scope("tiny", "", "tiny-bert", records[0]["data_source"])
+    text = board.render(frame.select(records, scope), scope, declared=declared)
+    for section in (
+        "## In-domain",
+        "## Multi-task",
+        "## Sequential",
+        "## Forgetting of pre-trained",
+        "## Continued pre-training",
+    ):
+        assert section in text, section
+    assert "moved on from" not in text

@@ -2,19 +2,30 @@
 
 from dataclasses import replace
 
-from harness import jobs, sweep
+from harness import jobs
 from harness.engine import run
+from harness.jobs import sweep
 from harness.models import resolve_model
-from harness.registry import load_approaches, load_profile
 from harness.results import ResultStore
+from harness.specs.catalog import load_approaches, load_profile
 
 
 def test_sweep_scores_the_dev_slice_only_and_chooses_the_best_value(mirror, sst2_spec, tmp_path):
     profile = load_profile("tiny").model_copy(update={"train_examples": 64, "dev_examples": 32, "task_overrides": {}})
-    base = jobs.Job(task=sst2_spec, ood_tasks=(), approach=load_approaches().specs["head-only"], model=resolve_model("tiny-bert"),
-                    profile=profile, seed=0, source=mirror)
+    base = jobs.Job(
+        task=sst2_spec,
+        ood_tasks=(),
+        approach=load_approaches().specs["head-only"],
+        model=resolve_model("tiny-bert"),
+        profile=profile,
+        seed=0,
+        source=mirror,
+    )
     sweep_jobs = [sweep.sweep_job(replace(base, seed=0), "head_learning_rate", value) for value in ("1e-6", "1e-2")]
-    assert sweep_jobs[0].training.head_learning_rate == 1e-6 and len({job.config_hash for job in sweep_jobs} | {base.config_hash}) == 3
+    assert (
+        sweep_jobs[0].training.head_learning_rate == 1e-6
+        and len({job.config_hash for job in sweep_jobs} | {base.config_hash}) == 3
+    )
     records = run(sweep_jobs, ResultStore(tmp_path))
     assert all(r["status"] == "ok" for r in records), [r.get("failure") for r in records]
     assert all(r["kind"] == "sweep" and r["dev"]["examples"] == 32 for r in records)
@@ -33,14 +44,25 @@ def test_sweep_summary_names_the_values_within_noise_of_the_chosen_one():
     from harness.results import encode_ids
 
     labels = np.array([0, 1] * 100)
+
     def dev(wrong: int):  # a dev evaluation with its first `wrong` predictions wrong
         predictions = labels.copy()
         predictions[:wrong] = 1 - predictions[:wrong]
-        return {"metrics": {"accuracy": 1 - wrong / len(labels)}, "labels": encode_ids(labels), "predictions": encode_ids(predictions)}
+        return {
+            "metrics": {"accuracy": 1 - wrong / len(labels)},
+            "labels": encode_ids(labels),
+            "predictions": encode_ids(predictions),
+        }
 
     named = SimpleNamespace(name="x")
     wrong_by_value = {"1e-4": 100, "3e-4": 21, "1e-3": 20}  # 50 % and 89.5 % against the best, 90 %
-    jobs = [SimpleNamespace(value=value, seed=0, task=named, approach=named, parameter="learning_rate", profile=named, model=named)
-            for value in wrong_by_value]
-    summary = sweep.summarise(jobs, [{"status": "ok", "dev": dev(wrong), "dev_split": "train"} for wrong in wrong_by_value.values()])
+    jobs = [
+        SimpleNamespace(
+            value=value, seed=0, task=named, approach=named, parameter="learning_rate", profile=named, model=named
+        )
+        for value in wrong_by_value
+    ]
+    summary = sweep.summarise(
+        jobs, [{"status": "ok", "dev": dev(wrong), "dev_split": "train"} for wrong in wrong_by_value.values()]
+    )
     assert summary["chosen"] == "1e-3" and summary["within_noise_of_chosen"] == ["3e-4"]

@@ -8,10 +8,10 @@ import torch
 
 from harness.data import load_examples, tokenize
 from harness.errors import TrainingDiverged
-from harness.scoring import predict, score
 from harness.models import build_classifier, load_tokenizer, resolve_model
 from harness.specs import TrainingSettings
-from harness.train import TaskBatches, make_accelerator, train
+from harness.training.loop import TaskBatches, make_accelerator, train
+from harness.training.scoring import predict, score
 
 SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=3e-3)
 
@@ -26,8 +26,12 @@ def keyword_task(sst2_spec, model_ref):
     """Real SST-2 text where the label is whether one word was appended: a random tiny model learns
     it within a few dozen steps, so a loop that does not learn fails here."""
     tokenizer = load_tokenizer(model_ref)
-    rows = {"sentence": [f"{word} {tail}" for word, tail in zip(["awful", "splendid"] * 64, ["the plot", "a film", "it is"] * 43)],
-            "label": [0, 1] * 64}
+    rows = {
+        "sentence": [
+            f"{word} {tail}" for word, tail in zip(["awful", "splendid"] * 64, ["the plot", "a film", "it is"] * 43)
+        ],
+        "label": [0, 1] * 64,
+    }
     return tokenize(sst2_spec, datasets.Dataset.from_dict(rows), tokenizer, 16), tokenizer
 
 
@@ -42,7 +46,10 @@ def test_loss_falls_and_every_example_is_seen(model_ref, sst2_spec, keyword_task
     model, stats = fit(model_ref, sst2_spec, data, tokenizer)
     assert stats.steps == 4 * 8 and stats.examples_seen == 4 * 128
     assert stats.loss_end < 0.5 * stats.loss_start
-    assert score(model, data, tokenizer, sst2_spec, batch_size=32, device="cpu", majority_class=0).metrics["accuracy"] == 1.0
+    assert (
+        score(model, data, tokenizer, sst2_spec, batch_size=32, device="cpu", majority_class=0).metrics["accuracy"]
+        == 1.0
+    )
 
 
 def test_same_seed_same_model_other_seed_other_model(model_ref, sst2_spec, keyword_task):
@@ -85,11 +92,11 @@ def test_predictions_come_back_in_dataset_order(mirror, sst2_spec):
 def test_fused_adamw_trains_the_same_model_as_the_per_tensor_loop(model_ref, sst2_spec, keyword_task, monkeypatch):
     """The loop uses torch's fused AdamW (one kernel, ~6x faster a step on CPU); it must train the
     same model as the default implementation, up to float rounding."""
-    import harness.train
+    import harness.training.loop
 
     data, tokenizer = keyword_task
     fused, fused_stats = fit(model_ref, sst2_spec, data, tokenizer)
-    monkeypatch.setattr(harness.train, "fused_adamw_supported", lambda parameters: False)
+    monkeypatch.setattr(harness.training.loop, "fused_adamw_supported", lambda parameters: False)
     looped, looped_stats = fit(model_ref, sst2_spec, data, tokenizer)
     assert fused_stats.loss_end == pytest.approx(looped_stats.loss_end, rel=1e-3, abs=1e-4)
     for (name, p), q in zip(fused.named_parameters(), looped.parameters()):

@@ -21,8 +21,12 @@ def test_actionlint_passes_on_the_workflows():
 def readme_gpu_command() -> str:
     """The README's full-profile command (its line in a bash block, comment dropped)."""
     blocks = re.findall(r"```bash\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(), flags=re.S)
-    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()
-             if "--profile full" in line and line.startswith("pytest")]
+    lines = [
+        line.split("#")[0].strip()
+        for block in blocks
+        for line in block.splitlines()
+        if "--profile full" in line and line.startswith("pytest")
+    ]
     assert len(lines) == 1, f"expected one full-profile command in the README's bash blocks, found {lines}"
     return lines[0]
 
@@ -34,7 +38,7 @@ def test_workflow_runs_the_readme_gpu_command():
 
 
 def test_workflow_publishes_through_the_publish_step():
-    """The committed board changes only through `python -m harness leaderboard --publish` (harness.boards)."""
+    """The committed board changes only through `python -m harness leaderboard --publish` (harness.report.publish)."""
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     (publish,) = [step for job in jobs.values() for step in job["steps"] if step.get("id") == "publish"]
     assert publish["run"].startswith("python -m harness leaderboard --profile full") and "--publish" in publish["run"]

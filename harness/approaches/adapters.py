@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from harness.approaches import Method, register
+
+from harness.approaches.base import Method, register
 from harness.approaches.freezing import train_only
 from harness.specs import Spec
 

@@ -37,14 +37,24 @@ class Architecture:
 
 ARCHITECTURES = {
     "bert": Architecture(
-        query=r".*attention\.self\.query", key=r".*attention\.self\.key", value=r".*attention\.self\.value",
-        attention_output=r".*attention\.output\.dense", ffn_input=r".*intermediate\.dense",
-        ffn_output=r".*layer\.\d+\.output\.dense", head=("pooler", "classifier"), pooler="pooler",
+        query=r".*attention\.self\.query",
+        key=r".*attention\.self\.key",
+        value=r".*attention\.self\.value",
+        attention_output=r".*attention\.output\.dense",
+        ffn_input=r".*intermediate\.dense",
+        ffn_output=r".*layer\.\d+\.output\.dense",
+        head=("pooler", "classifier"),
+        pooler="pooler",
     ),
     "distilbert": Architecture(
-        query=r".*attention\.q_lin", key=r".*attention\.k_lin", value=r".*attention\.v_lin",
-        attention_output=r".*attention\.out_lin", ffn_input=r".*ffn\.lin1", ffn_output=r".*ffn\.lin2",
-        head=("pre_classifier", "classifier"), pooler=None,
+        query=r".*attention\.q_lin",
+        key=r".*attention\.k_lin",
+        value=r".*attention\.v_lin",
+        attention_output=r".*attention\.out_lin",
+        ffn_input=r".*ffn\.lin1",
+        ffn_output=r".*ffn\.lin2",
+        head=("pre_classifier", "classifier"),
+        pooler=None,
     ),
 }
 
@@ -67,6 +77,8 @@ def encoder_dims(config) -> EncoderDims:
 
 def architecture_of(model_type: str) -> Architecture:
     if model_type not in ARCHITECTURES:
-        raise HarnessError(f"model type '{model_type}' has no module map in harness/approaches/architectures.py "
-                           f"(known: {', '.join(ARCHITECTURES)})")
+        raise HarnessError(
+            f"model type '{model_type}' has no module map in harness/approaches/architectures.py "
+            f"(known: {', '.join(ARCHITECTURES)})"
+        )
     return ARCHITECTURES[model_type]

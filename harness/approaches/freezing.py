@@ -1,7 +1,7 @@
 """Methods that only choose which existing parameters train: full fine-tuning, head-only (a linear
 probe on the frozen encoder) and BitFit (biases and head)."""
 
-from harness.approaches import Method, register
+from harness.approaches.base import Method, register
 from harness.specs import Spec
 
 

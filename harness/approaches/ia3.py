@@ -1,6 +1,6 @@
 """IA3 (peft): learned rescaling of keys, values and the feed-forward output."""
 
-from harness.approaches import Method, register
+from harness.approaches.base import Method, register
 from harness.specs import Spec
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from harness.approaches import Method, register
+from harness.approaches.base import Method, register
 from harness.specs import Spec
 
 MIN_BITSANDBYTES = (0, 48)  # the first release that runs 4-bit layers on the CPU
@@ -23,16 +23,23 @@ class LoraParams(Spec):
 
 
 def target_patterns(arch, target: str) -> list[str]:
-    patterns = {"attention-qv": [arch.query, arch.value],
-                "attention-qkvo": [arch.query, arch.key, arch.value, arch.attention_output]}
-    return patterns.get(target, [arch.query, arch.key, arch.value, arch.attention_output, arch.ffn_input, arch.ffn_output])
+    patterns = {
+        "attention-qv": [arch.query, arch.value],
+        "attention-qkvo": [arch.query, arch.key, arch.value, arch.attention_output],
+    }
+    return patterns.get(
+        target, [arch.query, arch.key, arch.value, arch.attention_output, arch.ffn_input, arch.ffn_output]
+    )
 
 
 def apply_lora(model, params: LoraParams, arch):
     from peft import LoraConfig, TaskType, get_peft_model
 
     config = LoraConfig(
-        task_type=TaskType.SEQ_CLS, r=params.r, lora_alpha=params.alpha, lora_dropout=params.dropout,
+        task_type=TaskType.SEQ_CLS,
+        r=params.r,
+        lora_alpha=params.alpha,
+        lora_dropout=params.dropout,
         target_modules="|".join(f"(?:{p})" for p in target_patterns(arch, params.target)),
         modules_to_save=arch.head_modules(model),
     )
@@ -61,16 +68,23 @@ def build_4bit(model_ref, num_labels: int, label_names: list[str], seed: int):
 
     base = build_classifier(model_ref, num_labels, label_names, seed)
     arch = architecture_of(base.config.model_type)
-    head = [name for name, _ in base.named_modules() if name and arch.is_head(name)]  # full names: a bare "pooler" misses pooler.dense
+    head = [
+        name for name, _ in base.named_modules() if name and arch.is_head(name)
+    ]  # full names: a bare "pooler" misses pooler.dense
     quantization = BitsAndBytesConfig(
-        load_in_4bit=True, bnb_4bit_quant_type="nf4",
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
         bnb_4bit_compute_dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32,
         llm_int8_skip_modules=head,
     )
     with tempfile.TemporaryDirectory() as checkpoint:
         base.save_pretrained(checkpoint)  # the same seeded head as every other method starts from
-        model = load_classifier(model_ref, checkpoint, quantization_config=quantization,
-                                device_map={"": 0} if torch.cuda.is_available() else {"": "cpu"})
+        model = load_classifier(
+            model_ref,
+            checkpoint,
+            quantization_config=quantization,
+            device_map={"": 0} if torch.cuda.is_available() else {"": "cpu"},
+        )
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
 
 

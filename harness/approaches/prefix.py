@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from harness.approaches import Method, register
 from harness.approaches.architectures import encoder_dims
+from harness.approaches.base import Method, register
 from harness.approaches.freezing import train_only
 from harness.specs import Spec
+
 
 class PrefixParams(Spec):
     num_virtual_tokens: int = Field(default=20, ge=1)
@@ -22,13 +23,19 @@ class PrefixParams(Spec):
 
 
 def apply_prefix(model, params: PrefixParams, arch):
-    from harness.approaches.prefix_layers import ATTENTION_NAME, LayerPrefix, register_attention
+    from harness.approaches.prefix_layers import (
+        ATTENTION_NAME,
+        LayerPrefix,
+        register_attention,
+    )
 
     register_attention()
     dims = encoder_dims(model.config)
     for name in arch.matching(model, arch.query):
         attention = model.get_submodule(name.rpartition(".")[0])
-        attention.prefix = LayerPrefix(params.num_virtual_tokens, dims.heads, dims.hidden // dims.heads, params.projection_dim)
+        attention.prefix = LayerPrefix(
+            params.num_virtual_tokens, dims.heads, dims.hidden // dims.heads, params.projection_dim
+        )
     model.set_attn_implementation(ATTENTION_NAME)
     train_only(model, lambda n: arch.is_head(n) or ".prefix." in n)
     return model

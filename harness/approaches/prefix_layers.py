@@ -16,14 +16,17 @@ class LayerPrefix(nn.Module):
         super().__init__()
         self.shape = (heads, tokens, head_dim)
         self.seed = nn.Parameter(torch.randn(tokens, projection_dim) * 0.02)
-        self.project = nn.Sequential(nn.Linear(projection_dim, projection_dim), nn.Tanh(),
-                                     nn.Linear(projection_dim, 2 * heads * head_dim))
+        self.project = nn.Sequential(
+            nn.Linear(projection_dim, projection_dim), nn.Tanh(), nn.Linear(projection_dim, 2 * heads * head_dim)
+        )
 
     def forward(self, batch_size: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         heads, tokens, head_dim = self.shape
         keys, values = self.project(self.seed).view(tokens, 2, heads, head_dim).permute(1, 2, 0, 3)
-        return (keys.unsqueeze(0).expand(batch_size, -1, -1, -1).to(dtype),
-                values.unsqueeze(0).expand(batch_size, -1, -1, -1).to(dtype))
+        return (
+            keys.unsqueeze(0).expand(batch_size, -1, -1, -1).to(dtype),
+            values.unsqueeze(0).expand(batch_size, -1, -1, -1).to(dtype),
+        )
 
 
 def prefix_attention(module, query, key, value, attention_mask, **kwargs):
@@ -35,7 +38,12 @@ def prefix_attention(module, query, key, value, attention_mask, **kwargs):
         key = torch.cat([prefix_keys, key], dim=2)
         value = torch.cat([prefix_values, value], dim=2)
         if attention_mask is not None:
-            seen = torch.ones(*attention_mask.shape[:-1], prefix_keys.shape[2], dtype=attention_mask.dtype, device=attention_mask.device)
+            seen = torch.ones(
+                *attention_mask.shape[:-1],
+                prefix_keys.shape[2],
+                dtype=attention_mask.dtype,
+                device=attention_mask.device,
+            )
             if attention_mask.dtype != torch.bool:  # additive masks: 0 means attend
                 seen = torch.zeros_like(seen)
             attention_mask = torch.cat([seen, attention_mask], dim=-1)

@@ -2,8 +2,8 @@
 
 from pydantic import Field
 
-from harness.approaches import Method, register
 from harness.approaches.architectures import encoder_dims
+from harness.approaches.base import Method, register
 from harness.specs import Spec
 
 
@@ -16,8 +16,12 @@ def apply_prompt(model, params: PromptParams, arch):
 
     dims = encoder_dims(model.config)  # peft cannot read these from DistilBERT's config
     config = PromptTuningConfig(
-        task_type=TaskType.SEQ_CLS, num_virtual_tokens=params.num_virtual_tokens, modules_to_save=arch.head_modules(model),
-        token_dim=dims.hidden, num_attention_heads=dims.heads, num_layers=dims.layers,
+        task_type=TaskType.SEQ_CLS,
+        num_virtual_tokens=params.num_virtual_tokens,
+        modules_to_save=arch.head_modules(model),
+        token_dim=dims.hidden,
+        num_attention_heads=dims.heads,
+        num_layers=dims.layers,
     )
     return get_peft_model(model, config)
 

@@ -66,12 +66,16 @@ def parse_devices(text: str | None, gpus: list[int]) -> list[Device]:
         if not part.isdigit():
             raise HarnessError(f"--devices: expected 'auto', 'cpu' or GPU indices such as '0,1', got '{text}'")
         if int(part) not in gpus:
-            raise HarnessError(f"--devices: GPU {part} is not visible here (visible: {', '.join(map(str, gpus)) or 'none'})")
+            raise HarnessError(
+                f"--devices: GPU {part} is not visible here (visible: {', '.join(map(str, gpus)) or 'none'})"
+            )
         devices.append(Device("cuda", int(part)))
     return devices
 
 
-def default_jobs_per_device(device: Device, cpu_count: int, measured_peaks: list[int], device_memory: int | None) -> int:
+def default_jobs_per_device(
+    device: Device, cpu_count: int, measured_peaks: list[int], device_memory: int | None
+) -> int:
     """`cpu_count`: the cores for this device. CPU: one single-threaded job per core (the fastest use of
     cores for many small jobs). GPU: as many jobs as the largest measured CUDA peak of this profile leaves
     room for, one core each at least."""

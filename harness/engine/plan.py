@@ -11,19 +11,19 @@ from __future__ import annotations
 import statistics
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from tabulate import tabulate
 
 from harness.engine.progress import format_duration
-from harness.results import ResultStore
+from harness.jobs import JobProtocol
+from harness.results import ResultStore, is_fresh
 
 FINAL = ("cached", "done", "failed", "skipped", "cancelled")
 
 
 @dataclass
 class Node:
-    job: Any
+    job: JobProtocol
     deps: tuple[str, ...]
     state: str = "pending"  # pending → running → done | failed | cancelled; or cached | skipped from the start
     reason: str | None = None  # why it was skipped or failed
@@ -46,14 +46,12 @@ class Node:
         self.finished.set()
 
 
-def dependencies(job) -> tuple:
-    return tuple(job.dependencies()) if hasattr(job, "dependencies") else ()
+def dependencies(job: JobProtocol) -> tuple[JobProtocol, ...]:
+    return tuple(job.dependencies())
 
 
-def preflight(job) -> str | None:
-    from harness.jobs import preflight as check
-
-    return check(job)
+def preflight(job: JobProtocol) -> str | None:
+    return job.preflight()
 
 
 ESTIMATE_FIELDS = ("kind", "task", "variant", "approach", "model", "profile")
@@ -67,16 +65,22 @@ def estimate_keys(record: dict) -> tuple[tuple, tuple]:
 
 
 class Plan:
-    def __init__(self, store: ResultStore, fresh_after: str | None = None, reference: dict[tuple, list[float]] | None = None):
+    def __init__(
+        self, store: ResultStore, fresh_after: str | None = None, reference: dict[tuple, list[float]] | None = None
+    ):
         self.store = store
         self.fresh_after = fresh_after
         self.nodes: dict[str, Node] = {}  # insertion order: every job after its dependencies
         self.lock = threading.RLock()
         self._wall_times: dict[tuple, list[float]] | None = None
-        self.reference = reference or {}  # wall times measured elsewhere (the published board's runs: harness.boards)
+        self.reference = (
+            reference or {}
+        )  # wall times measured elsewhere (the published board's runs: harness.report.publish)
 
     @classmethod
-    def build(cls, jobs, store: ResultStore, fresh_after: str | None = None, reference: dict[tuple, list[float]] | None = None) -> Plan:
+    def build(
+        cls, jobs, store: ResultStore, fresh_after: str | None = None, reference: dict[tuple, list[float]] | None = None
+    ) -> Plan:
         plan = cls(store, fresh_after, reference)
         for job in jobs:
             plan.add(job)
@@ -84,7 +88,7 @@ class Plan:
 
     def cached_record(self, job) -> dict | None:
         record = self.store.load(job.config_hash)
-        if record and record["status"] == "ok" and (self.fresh_after is None or record["finished_at"] >= self.fresh_after):
+        if is_fresh(record, self.fresh_after):
             return record
         return None
 
@@ -138,8 +142,11 @@ class Plan:
     def speed_ratio(self) -> float:
         """This machine's time over the reference's, median over the jobs both have timed; 1 where none."""
         local = self._local_times()
-        ratios = [statistics.median(local[key]) / statistics.median(times) for key, times in self.reference.items()
-                  if len(key) == len(ESTIMATE_FIELDS) and local.get(key) and statistics.median(times) > 0]
+        ratios = [
+            statistics.median(local[key]) / statistics.median(times)
+            for key, times in self.reference.items()
+            if len(key) == len(ESTIMATE_FIELDS) and local.get(key) and statistics.median(times) > 0
+        ]
         return statistics.median(ratios) if ratios else 1.0
 
     def observe(self, job, seconds: float) -> None:
@@ -155,8 +162,14 @@ class Plan:
     def counts(self) -> dict[str, int]:
         with self.lock:
             states = [n.state for n in self.nodes.values()]
-        return {"done": states.count("done"), "failed": states.count("failed"), "cached": states.count("cached"),
-                "skipped": states.count("skipped"), "cancelled": states.count("cancelled"), "left": states.count("pending")}
+        return {
+            "done": states.count("done"),
+            "failed": states.count("failed"),
+            "cached": states.count("cached"),
+            "skipped": states.count("skipped"),
+            "cancelled": states.count("cancelled"),
+            "left": states.count("pending"),
+        }
 
     def remaining_estimate(self, slots: int, this_run: dict[str, list[float]] | None = None) -> float | None:
         """Seconds of work left (pending and running jobs) over the slots: each job's time from earlier runs,
@@ -175,9 +188,16 @@ class Plan:
         return total / max(1, slots)
 
     def table(self) -> str:
-        rows = [[n.name, {"pending": "train"}.get(n.state, n.state), ", ".join(n.deps) or "-",
-                 format_duration(n.estimate) if n.state == "pending" else "", n.reason or ""]
-                for n in self.nodes.values()]
+        rows = [
+            [
+                n.name,
+                {"pending": "train"}.get(n.state, n.state),
+                ", ".join(n.deps) or "-",
+                format_duration(n.estimate) if n.state == "pending" else "",
+                n.reason or "",
+            ]
+            for n in self.nodes.values()
+        ]
         return tabulate(rows, headers=["job", "plan", "needs", "estimate", "note"])
 
     def summary(self, slots: int) -> str:
@@ -186,10 +206,15 @@ class Plan:
         estimate = self.remaining_estimate(slots)
         unknown = sum(1 for n in to_train if n.estimate is None)
         eta = format_duration(estimate) if estimate is not None else f"unknown ({unknown} jobs never timed here)"
-        source = (f" (times from this store, else the published board's runs × {self.speed_ratio():.2f} for this machine)"
-                  if self.reference and estimate is not None else "")
-        return (f"plan: {len(self.nodes)} jobs: {len(to_train)} to train, {counts['cached']} cached, "
-                f"{counts['skipped']} cannot run here; estimate {eta} on {slots} workers{source}")
+        source = (
+            f" (times from this store, else the published board's runs × {self.speed_ratio():.2f} for this machine)"
+            if self.reference and estimate is not None
+            else ""
+        )
+        return (
+            f"plan: {len(self.nodes)} jobs: {len(to_train)} to train, {counts['cached']} cached, "
+            f"{counts['skipped']} cannot run here; estimate {eta} on {slots} workers{source}"
+        )
 
 
 def blocked(deps: list[Node]) -> tuple[str, str] | None:
@@ -205,6 +230,6 @@ def blocked(deps: list[Node]) -> tuple[str, str] | None:
 
 def resolve(job, deps: list[Node]):
     """The job with whatever it takes from its finished dependencies."""
-    if hasattr(job, "with_dependencies") and deps:
+    if deps:
         return job.with_dependencies({d.name: d for d in deps})
     return job

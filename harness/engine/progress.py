@@ -1,8 +1,8 @@
 """What the user sees while jobs run: one status line for the whole run, with each running job's steps.
 
 The engine (in whichever process hosts it) writes `status.json`; workers write one small progress file
-per running job; the process that owns the terminal (pytest's, or xdist's controller) prints a line
-from both, every few seconds on a terminal and every 30 s in a log.
+per running job (harness.training.progress); the process that owns the terminal (pytest's, or xdist's
+controller) prints a line from both, every few seconds on a terminal and every 30 s in a log.
 """
 
 from __future__ import annotations
@@ -13,35 +13,14 @@ import threading
 import time
 from pathlib import Path
 
-from harness.results import atomic_write_text
-
-WRITE_EVERY_S = 2.0
-
-_sink: Path | None = None  # this worker's progress file for the job it runs
-_last_write = 0.0
-
-
-def report_to(path: Path | None) -> None:
-    """Called in a worker around each job; None stops reporting."""
-    global _sink, _last_write
-    _sink, _last_write = path, 0.0
-
-
-def step(done: int, total: int) -> None:
-    """Called by the training loop after each step; writes at most every WRITE_EVERY_S."""
-    global _last_write
-    now = time.monotonic()
-    if _sink is None or (now - _last_write < WRITE_EVERY_S and done < total):
-        return
-    _last_write = now
-    atomic_write_text(_sink, json.dumps({"done": done, "total": total}))
-
 
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
 
 
 def status_line(status: dict, progress_dir: Path) -> str:
@@ -55,9 +34,12 @@ def status_line(status: dict, progress_dir: Path) -> str:
             running.append(name)
     elapsed = time.time() - status["started"]
     cancelled = f"{counts['cancelled']} cancelled, " if counts.get("cancelled") else ""
-    parts = [f"harness: {counts['done']} done, {counts['failed']} failed, {cancelled}{counts['cached']} cached, "
-             f"{counts['skipped']} skipped, {len(status['running'])} running, {counts['left']} left",
-             f"{format_duration(elapsed)} elapsed", f"ETA {format_duration(status.get('eta_seconds'))}"]
+    parts = [
+        f"harness: {counts['done']} done, {counts['failed']} failed, {cancelled}{counts['cached']} cached, "
+        f"{counts['skipped']} skipped, {len(status['running'])} running, {counts['left']} left",
+        f"{format_duration(elapsed)} elapsed",
+        f"ETA {format_duration(status.get('eta_seconds'))}",
+    ]
     line = " | ".join(parts)
     return line + (f" | {'; '.join(running)}" if running else "")
 

@@ -16,7 +16,7 @@ from concurrent.futures import wait as wait_any
 from pathlib import Path
 
 from harness.engine.devices import Device, layout
-from harness.engine.executors import LocalExecutor
+from harness.engine.executors.local import LocalExecutor
 from harness.engine.plan import FINAL, Node, Plan, blocked
 from harness.engine.worker import failure
 from harness.results import ResultStore, atomic_write_text
@@ -156,9 +156,16 @@ class Engine:
         if not self.status_dir:
             return
         with self.changed:
-            status = {"host_pid": os.getpid(), "started": self.started, "finished": finished,
-                      "counts": self.plan.counts(), "running": [n.name for n in self.in_flight.values()],
-                      "eta_seconds": self.eta(), "executor": self.executor.describe(), "worker_pids": self.executor.worker_pids()}
+            status = {
+                "host_pid": os.getpid(),
+                "started": self.started,
+                "finished": finished,
+                "counts": self.plan.counts(),
+                "running": [n.name for n in self.in_flight.values()],
+                "eta_seconds": self.eta(),
+                "executor": self.executor.describe(),
+                "worker_pids": self.executor.worker_pids(),
+            }
         atomic_write_text(self.status_dir / "status.json", json.dumps(status))
 
 

@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.engine import memory, progress
 from harness.errors import HarnessError
-from harness.results import ResultStore, timestamp
+from harness.results import ResultStore, is_fresh, timestamp
+from harness.training import memory, progress
 
 LOG_FILE = "job.log"
 PARENT_POLL_S = 1.0
@@ -30,14 +30,24 @@ TRACEBACK_FILE = "traceback.txt"
 
 _jobs_run = 0  # by this worker, for the record
 # What a job needs, imported once when the worker starts rather than by its first job.
-WARM_IMPORTS = ("torch", "transformers", "datasets", "accelerate", "peft", "sklearn.linear_model", "harness.train",
-                "harness.heads", "harness.scoring", "harness.approaches.adapter_layers",
-                "harness.approaches.prefix_layers")
+WARM_IMPORTS = (
+    "torch",
+    "transformers",
+    "datasets",
+    "accelerate",
+    "peft",
+    "sklearn.linear_model",
+    "harness.training.loop",
+    "harness.models.heads",
+    "harness.training.scoring",
+    "harness.approaches.adapter_layers",
+    "harness.approaches.prefix_layers",
+)
 
 
 def start(environment: dict[str, str], threads: int, log_path: str | None) -> None:
     """Process-pool initializer: pins the worker before torch starts, then pays the imports once."""
-    from harness.suitekinds import kinds
+    from harness.kinds import kinds
 
     os.environ.update(environment)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # jobs run one at a time per worker
@@ -101,7 +111,7 @@ def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: 
     run_hash = job.config_hash
     with store.lock(run_hash):
         cached = store.load(run_hash)
-        if cached and cached["status"] == "ok" and (fresh_after is None or cached["finished_at"] >= fresh_after):
+        if is_fresh(cached, fresh_after):
             return cached
         run_dir = store.fresh_run_dir(run_hash)  # nothing left from an interrupted attempt
         progress.report_to(Path(progress_dir) / f"{job.name}.json" if progress_dir else None)
@@ -126,8 +136,12 @@ def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: 
 def worker_description() -> dict[str, Any]:
     import torch
 
-    return {"pid": os.getpid(), "jobs_run": _jobs_run, "torch_threads": torch.get_num_threads(),
-            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+    return {
+        "pid": os.getpid(),
+        "jobs_run": _jobs_run,
+        "torch_threads": torch.get_num_threads(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
 
 
 def run_job_remote(job, fresh_after: str | None, threads: int) -> tuple[dict[str, Any], dict[str, bytes]]:

@@ -7,7 +7,8 @@ def class_id_metric_info(description: str, arguments: str = ""):
     import evaluate
 
     return evaluate.MetricInfo(
-        description=description, citation="",
+        description=description,
+        citation="",
         inputs_description="predictions, references: class ids" + (f"; {arguments}" if arguments else ""),
         features=datasets.Features({"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}),
     )

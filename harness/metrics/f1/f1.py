@@ -9,7 +9,9 @@ from harness.metrics import class_id_metric_info
 
 class F1(evaluate.Metric):
     def _info(self):
-        return class_id_metric_info("Harmonic mean of precision and recall.", "average: macro (default), binary, micro or weighted")
+        return class_id_metric_info(
+            "Harmonic mean of precision and recall.", "average: macro (default), binary, micro or weighted"
+        )
 
     def _compute(self, predictions, references, average="macro"):
         return {"f1": float(f1_score(references, predictions, average=average))}

@@ -1,0 +1,113 @@
+"""The frozen-feature baseline: a logistic regression (scikit-learn) on the frozen pre-trained
+encoder's pooled features, the same pooling the classification head uses (harness.models.heads). Its
+regularisation is chosen on the dev slice. Every approach trains more than this, so an approach below
+it is marked on the leaderboard; head-only should match it (the same linear model, trained by SGD).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.data import DataSource
+from harness.jobs import JobBase, common_record, task_data_identity
+from harness.models import ModelRef
+from harness.specs import ApproachSpec, ProfileSpec, TaskSpec
+
+BASELINE_FORMAT = 2
+BASELINE_APPROACH = ApproachSpec(
+    name="frozen-features",
+    method="logistic-regression",
+    description="logistic regression on the frozen encoder's pooled features",
+)
+INVERSE_REGULARISATION = (0.01, 0.1, 1.0, 10.0)  # scikit-learn's C, chosen on the dev slice
+
+
+@dataclass(frozen=True)
+class FrozenFeaturesJob(JobBase):
+    task: TaskSpec
+    ood_tasks: tuple[TaskSpec, ...]
+    model: ModelRef
+    profile: ProfileSpec
+    seed: int
+    source: DataSource
+    approach: ApproachSpec = BASELINE_APPROACH
+
+    @property
+    def name(self) -> str:
+        return f"{self.task.name}-frozen-features-seed{self.seed}"
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "format": BASELINE_FORMAT,
+            "kind": "frozen-features",
+            "grid": INVERSE_REGULARISATION,
+            **task_data_identity(self),
+        }
+
+    def preflight(self) -> str | None:
+        return None  # the plain pre-trained encoder, no approach: it runs wherever the model loads
+
+    def base_record(self) -> dict[str, Any]:
+        return common_record(self) | {"kind": "frozen-features", "task": self.task.name, "variant": None}
+
+    def execute(self, run_dir) -> dict[str, Any]:
+        import numpy as np
+        from accelerate.utils import set_seed
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from harness.jobs import load_task_data
+        from harness.models import build_classifier, load_tokenizer
+        from harness.models.heads import pooled_features
+        from harness.training.loop import default_device
+        from harness.training.scoring import scored
+
+        set_seed(self.seed)
+        tokenizer = load_tokenizer(self.model)
+        data = load_task_data(self, self.task, tokenizer)
+        device = default_device()
+        encoder = build_classifier(self.model, self.task.num_labels, self.task.label_names, self.seed).to(device)
+
+        def features(dataset):
+            return pooled_features(
+                encoder, dataset, tokenizer, self.profile.eval_batch_size, device, self.model.pooling
+            )
+
+        train_x, dev_x, train_y, dev_y = (
+            features(data.train_set),
+            features(data.dev_set),
+            np.asarray(data.train_set["labels"]),
+            np.asarray(data.dev_set["labels"]),
+        )
+
+        def fitted(c: float):
+            return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=self.seed)).fit(
+                train_x, train_y
+            )
+
+        dev_accuracy = {c: float(fitted(c).score(dev_x, dev_y)) for c in INVERSE_REGULARISATION}
+        chosen = max(INVERSE_REGULARISATION, key=lambda c: (dev_accuracy[c], -c))  # ties: the stronger regularisation
+        classifier = fitted(chosen)
+        majority = data.majority_class
+
+        def evaluation(task, dataset, x=None):
+            x = features(dataset) if x is None else x
+            return scored(task, np.asarray(dataset["labels"]), classifier.predict(x), majority)
+
+        in_domain = evaluation(self.task, data.eval_set)
+        ood = {t.name: evaluation(t, load_task_data(self, t, tokenizer, train=False).eval_set) for t in self.ood_tasks}
+        return {
+            "status": "ok",
+            **data.describe(),
+            "eval_examples": in_domain.examples,
+            "metrics": in_domain.metrics,
+            "majority_class": majority,
+            "majority_rate": in_domain.majority_rate,
+            "eval": in_domain.summary(),
+            "dev": evaluation(self.task, data.dev_set, dev_x).summary(),
+            "ood": {name: e.summary() for name, e in ood.items()},
+            "inverse_regularisation": chosen,
+            "dev_accuracy_by_inverse_regularisation": {str(c): a for c, a in dev_accuracy.items()},
+        }

@@ -1,0 +1,56 @@
+"""Suite kinds. A suite YAML's `kind` picks its schema, how it expands into jobs for a session, and
+the fixture its tests take (`<fixture>_run`, parametrized over `<fixture>_job`). Each kind registers
+itself from its own module in this package, found by `kinds()`: a new kind is one module here (plus its
+suite YAML and test module), with nothing to list anywhere else. Its board section uses the table API of
+harness.report.tables only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.errors import SpecError
+
+
+def _itself(job) -> tuple:
+    return (job,)
+
+
+@dataclass(frozen=True)
+class SuiteKind:
+    name: str  # the YAML's `kind`
+    fixture: str  # tests take `<fixture>_run`
+    load: Callable[[Path, dict, dict], Any]  # parses the YAML and checks the tasks and approaches it names
+    jobs: Callable[[Any, Any], list]  # (suite, session) -> the suite's jobs for the session's model, profile, seeds
+    needs: Callable[[Any], tuple] = _itself  # the jobs a test of this kind reads: its own, and any it compares with
+    runs_own_job: bool = True  # False: the kind's `<fixture>_job` is a check over `needs`, with no `<fixture>_run`
+    # Its leaderboard section: (the kind's successful runs as harness.report.frame's data frame, or the single-task
+    # runs for a kind with no job of its own; the single-task records by (task, approach)) -> markdown lines;
+    # None for kinds whose results show in other tables.
+    leaderboard: Callable[[Any, dict], list[str]] | None = None
+
+
+KINDS: dict[str, SuiteKind] = {}
+
+
+def register(kind: SuiteKind) -> SuiteKind:
+    """Adds a kind; a second kind of the same name (or fixture) is an error, not a silent replacement."""
+    for other in KINDS.values():
+        if other is not kind and (other.name == kind.name or other.fixture == kind.fixture):
+            raise SpecError(
+                f"suite kind '{kind.name}' (fixture '{kind.fixture}') clashes with the registered kind "
+                f"'{other.name}' (fixture '{other.fixture}'); rename one of them"
+            )
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kinds() -> dict[str, SuiteKind]:
+    """Every registered kind: each module of this package is imported (and so registers its kind) first."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return KINDS

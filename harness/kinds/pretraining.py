@@ -1,0 +1,292 @@
+"""Continued pre-training: masked-language-model training on unlabelled in-domain text (IMDB
+reviews, labels dropped) before task fine-tuning, against the same fine-tuning without it.
+
+The embedded MiniLM checkpoint has no MLM head (sentence-transformers dropped it): a fresh one is
+initialised and trained along, and the record says so. The adapted encoder is saved in the run's
+directory and fine-tuned by the ordinary single-task job.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import Field
+
+from harness.data import load_examples
+from harness.errors import SpecError
+from harness.jobs import DerivedJob, Job
+from harness.kinds import SuiteKind, register
+from harness.models import ModelRef
+from harness.report.tables import Groups, grouped, mean_std, table
+from harness.specs import (
+    NAME_PATTERN,
+    Spec,
+    TaskSpec,
+    TrainingSettings,
+    check_known,
+    load_spec,
+)
+
+CPT_FORMAT = 3
+
+
+class CorpusSpec(Spec):
+    task: str = Field(description="a task whose text (its first text field) is the unlabelled corpus")
+    split: str = Field(description="split expression, e.g. 'train'")
+    examples: int = Field(ge=1)
+
+
+class MLMSpec(Spec):
+    epochs: int = Field(default=1, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    mask_probability: float = Field(default=0.15, gt=0, lt=1)
+    max_length: int = Field(default=128, ge=8)
+
+
+class PretrainingSuiteSpec(Spec):
+    kind: Literal["continued-pretraining"]
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    corpus: CorpusSpec
+    mlm: MLMSpec = MLMSpec()
+    tasks: list[str] = Field(min_length=1)
+    approaches: list[str] = Field(min_length=1)
+
+
+def load_pretraining_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -> PretrainingSuiteSpec:
+    suite = load_spec(PretrainingSuiteSpec, path)
+    where = f"{path.parent.name}/{path.name}"
+    if suite.corpus.task not in tasks:
+        raise SpecError(f"{where}: field 'corpus.task': unknown task '{suite.corpus.task}'")
+    check_known(where, "tasks", suite.tasks, {n: t for n, t in tasks.items() if t.trainable})
+    check_known(where, "approaches", suite.approaches, approaches)
+    return suite
+
+
+@dataclass(frozen=True)
+class PretrainingJob(DerivedJob):
+    suite: PretrainingSuiteSpec
+    corpus_task: TaskSpec
+    fine_tuning: Job  # the single-task job it is compared with, run again on the adapted encoder
+
+    @property
+    def origin(self) -> Job:
+        return self.fine_tuning
+
+    @property
+    def name(self) -> str:
+        steps = f"{self.suite.name}-{self.corpus_task.name}-then-{self.fine_tuning.task.name}"
+        return f"{steps}-{self.approach.name}-seed{self.seed}"
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "format": CPT_FORMAT,
+            "fine_tuning": self.fine_tuning.config_hash,
+            "corpus": self.suite.corpus.model_dump(),
+            "corpus_task": self.corpus_task.model_dump(exclude={"prefix"}),
+            "mlm": self.suite.mlm.model_dump(),
+        }
+
+    def base_record(self) -> dict[str, Any]:
+        from harness.jobs import common_record
+
+        return common_record(self) | {
+            "kind": "continued-pretraining",
+            "task": self.fine_tuning.task.name,
+            "variant": self.corpus_task.name,
+            "baseline": self.fine_tuning.config_hash,
+        }
+
+    def execute(self, run_dir: Path) -> dict[str, Any]:
+        return execute(self, run_dir)
+
+
+def load_masked_lm(ref: ModelRef, seed: int):
+    """The encoder with an MLM head; returns the model and the head weights the checkpoint lacked."""
+    import torch
+    from transformers import AutoConfig, AutoModelForMaskedLM
+
+    from harness.models import TINY_CONFIGS, load_tokenizer
+
+    torch.manual_seed(seed)
+    if ref.kind == "tiny":
+        settings = dict(TINY_CONFIGS[ref.name])
+        tokenizer = load_tokenizer(ref)
+        config = AutoConfig.for_model(
+            settings.pop("model_type"), vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **settings
+        )
+        return AutoModelForMaskedLM.from_config(config), ["all (random tiny model)"]
+    model, info = AutoModelForMaskedLM.from_pretrained(ref.location, output_loading_info=True)
+    return model, sorted(info["missing_keys"])
+
+
+def masked_positions_only(masked_lm):
+    """`masked_lm` for training: it projects onto the vocabulary only the masked positions, the ~15 % whose
+    labels count. transformers' *ForMaskedLM projects every position (with MiniLM's 30k words, as much work as
+    the encoder) and ignores the rest in its loss. Same loss; the model comes back whole with `.restored()`."""
+    import torch
+    from transformers.modeling_outputs import MaskedLMOutput
+
+    class Deferred(torch.nn.Identity):
+        bias = None  # BERT's set_output_embeddings reads the projection's bias
+
+    class MaskedPositionsOnly(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.projection = masked_lm.get_output_embeddings()
+            masked_lm.set_output_embeddings(Deferred())
+            self.masked_lm = masked_lm
+
+        def forward(self, labels, **inputs):
+            states = self.masked_lm(**inputs).logits  # each token through the head's transform, not yet projected
+            counted = labels != -100
+            return MaskedLMOutput(
+                loss=torch.nn.functional.cross_entropy(self.projection(states[counted]), labels[counted])
+            )
+
+        def restored(self):
+            self.masked_lm.set_output_embeddings(self.projection)
+            return self.masked_lm
+
+    return MaskedPositionsOnly()
+
+
+def save_adapted_encoder(ref: ModelRef, masked_lm, directory: Path, seed: int) -> None:
+    """The MLM-trained encoder layers over the original encoder, so parts MLM models lack (BERT's
+    pooler, which the classifier reads) stay the pre-trained ones rather than new random ones."""
+    import torch
+    from transformers import AutoModel
+
+    torch.manual_seed(seed)
+    encoder = AutoModel.from_config(masked_lm.config) if ref.kind == "tiny" else AutoModel.from_pretrained(ref.location)
+    missing, unexpected = encoder.load_state_dict(masked_lm.base_model.state_dict(), strict=False)
+    if unexpected or any(not name.startswith("pooler.") for name in missing):
+        raise RuntimeError(
+            f"MLM encoder does not match the base encoder: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+    encoder.save_pretrained(directory)
+
+
+def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
+    from accelerate.utils import set_seed
+    from transformers import DataCollatorForLanguageModeling
+
+    from harness.jobs import execute as fine_tune
+    from harness.jobs import measured_training
+    from harness.models import load_tokenizer
+    from harness.training.loop import TaskBatches, make_accelerator, train
+
+    set_seed(job.seed)
+    tokenizer = load_tokenizer(job.model)
+    column = job.corpus_task.text_fields[0]
+    # The profile scales the corpus like the task data: its example cap (not a task's override) and length cap apply
+    # here too.
+    profile_cap = job.profile.train_examples
+    corpus = load_examples(
+        job.corpus_task,
+        job.source,
+        job.suite.corpus.split,
+        min(job.suite.corpus.examples, profile_cap or job.suite.corpus.examples),
+    )
+    mlm = job.suite.mlm
+    max_length = min(mlm.max_length, job.profile.max_length or mlm.max_length)
+
+    def encode(batch):
+        encoded = tokenizer(batch[column], truncation=True, max_length=max_length)
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        return encoded
+
+    texts = corpus.map(encode, batched=True, remove_columns=corpus.column_names, desc="tokenizing corpus")
+    model, initialised = load_masked_lm(job.model, job.seed)
+    settings = TrainingSettings(epochs=mlm.epochs, batch_size=mlm.batch_size, learning_rate=mlm.learning_rate)
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm.mask_probability)
+    with measured_training() as measured:
+        training = masked_positions_only(model)
+        measured.stats = train(
+            training,
+            TaskBatches(texts, tokenizer, settings, job.seed, collate),
+            settings,
+            make_accelerator(),
+            desc=f"{job.name} MLM",
+        )
+        model = training.restored()
+    encoder_dir = run_dir / "adapted-encoder"
+    save_adapted_encoder(job.model, model, encoder_dir, job.seed)
+    tokenizer.save_pretrained(encoder_dir)
+    del model
+
+    adapted = ModelRef(
+        name=f"{job.model.name}+mlm-{job.corpus_task.name}",
+        location=str(encoder_dir),
+        kind="local",
+        pooling=job.model.pooling,
+    )
+    fields = fine_tune(replace(job.fine_tuning, model=adapted), run_dir)
+    return fields | {
+        "mlm": {
+            "examples": len(texts),
+            "corpus_split": job.suite.corpus.split,
+            "initialised_weights": initialised,
+            **{k: v for k, v in measured.fields().items() if k != "hardware"},
+        },
+    }
+
+
+def pretraining_jobs(
+    suite: PretrainingSuiteSpec, single_task: list[Job], tasks: dict[str, TaskSpec]
+) -> list[PretrainingJob]:
+    return [
+        PretrainingJob(suite=suite, corpus_task=tasks[suite.corpus.task], fine_tuning=job)
+        for job in single_task
+        if job.task.name in suite.tasks and job.approach.name in suite.approaches
+    ]
+
+
+def leaderboard_section(adapted: pd.DataFrame, single: Groups) -> list[str]:
+    rows = []
+    for (approach, corpus, task), runs in grouped(adapted, ["approach", "variant", "task"]).items():
+        baseline = {r["config_hash"]: r for r in single.get((task, approach), [])}
+        pairs = [(r, baseline[r["baseline"]]) for r in runs if r["baseline"] in baseline]
+        row = [approach, f"MLM on {corpus} ({runs[0]['mlm']['examples']} texts) → {task}"]
+        row.append(
+            f"{mean_std([b['metrics']['accuracy'] for _, b in pairs])} → "
+            f"{mean_std([r['metrics']['accuracy'] for r, _ in pairs])}"
+        )
+        for target in sorted(runs[0]["ood"]):
+            row.append(
+                f"{target}: {mean_std([b['ood'][target]['metrics']['accuracy'] for _, b in pairs])} → "
+                f"{mean_std([r['ood'][target]['metrics']['accuracy'] for r, _ in pairs])}"
+            )
+        rows.append(
+            row
+            + [
+                f"{statistics.fmean(r['mlm']['train_seconds'] for r in runs):.1f}",
+                ", ".join(runs[0]["mlm"]["initialised_weights"][:2]),
+            ]
+        )
+    return [
+        "## Continued pre-training",
+        "",
+        "Accuracy (%) without → with masked-language-model pre-training on the unlabelled corpus before fine-tuning; "
+        "same approach, profile and seed. Initialised: MLM-head weights the checkpoint lacked and that started random.",
+        "",
+        table(rows, headers=["approach", "pipeline", "in-domain", "out-of-domain", "MLM train s", "initialised"]),
+        "",
+    ]
+
+
+register(
+    SuiteKind(
+        name="continued-pretraining",
+        fixture="pretraining",
+        load=load_pretraining_suite,
+        jobs=lambda suite, session: pretraining_jobs(suite, session.single_task_jobs(), session.tasks),
+        needs=lambda job: (job, job.fine_tuning),
+        leaderboard=leaderboard_section,
+    )
+)

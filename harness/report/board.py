@@ -1,0 +1,208 @@
+"""A leaderboard, regenerated from the results store: the single-task tables (harness.report.single_task), then every
+suite kind's own section (harness.kinds), the runs the declarations have moved on from, and the failures; its runs as
+CSV and its plots beside it, all written in one step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Iterable
+
+import harness
+from harness.kinds import kinds
+from harness.report.drift import Declared, changed_runs, changed_table
+from harness.report.export import runs_csv
+from harness.report.frame import Scope, runs_frame, select, shown_source
+from harness.report.inference import INFERENCE_FILE, load_inference
+from harness.report.marks import MARKS
+from harness.report.plots import plot_accuracy_vs_parameters, plot_generalization
+from harness.report.single_task import (
+    cost_table,
+    head_description,
+    in_domain_table,
+    out_of_domain_table,
+    runs_table,
+)
+from harness.report.tables import grouped, table
+from harness.results import StagedFiles
+
+
+def render(
+    records: list[dict[str, Any]],
+    scope: Scope,
+    now: dt.datetime | None = None,
+    plot: str | None = None,
+    generalization_plot: str | None = None,
+    inference: dict[tuple[str, str, str], dict[str, Any]] | None = None,
+    runs_file: str | None = None,
+    declared: Declared | None = None,
+) -> str:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    frame = runs_frame(records)
+    ok, failures = frame[frame["status"] == "ok"], frame[frame["status"] != "ok"]
+    single = ok[ok["kind"] == "single-task"]
+    groups = grouped(single, ["task", "approach"])
+    baselines = grouped(ok[ok["kind"] == "frozen-features"], "task")  # harness.baselines
+    changed = changed_runs(ok["record"], declared)
+    changed_cells = {key[1:3] for key in changed if key[0] == "single-task"}
+    lines = [
+        "# Leaderboard",
+        "",
+        "Written by the harness from its results store; do not edit by hand.",
+        "",
+        f"- **Profile:** {scope.profile} — {scope.profile_description}",
+        f"- **Model:** {scope.model}",
+        f"- **Data source:** {shown_source(scope.data_source)}",
+        f"- **Hardware:** {'; '.join(sorted(frame['hardware'].dropna().unique())) or 'unknown'}",
+        f"- **Date:** {now:%Y-%m-%d %H:%M} UTC",
+        f"- **Harness version:** {harness.__version__}",
+        f"- **Runs:** {len(frame)} ({len(failures)} failed); seeds "
+        f"{', '.join(str(s) for s in sorted(frame['seed'].unique()))}; accuracies in %"
+        + (f"; every run's numbers as CSV: [{runs_file}]({runs_file})" if runs_file else ""),
+        f"- **Head:** {', '.join(sorted({head_description(r) for r in records if r.get('pooling')})) or 'unknown'} "
+        f"(harness.heads)",
+        "",
+        "## In-domain accuracy (%)",
+        "",
+        in_domain_table(groups, baselines, changed_cells)
+        if groups
+        else (
+            "No successful runs." if len(frame) else "No runs of this profile, model and data source in the store yet."
+        ),
+        "",
+        MARKS
+        + (
+            ' † trained under earlier declarations: see "Runs the declarations have moved on from".'
+            if changed_cells
+            else ""
+        ),
+        "",
+    ]
+    if plot:
+        lines += [
+            f"![accuracy vs trainable parameters]({plot})",
+            "",
+            "Accuracy against the share of the model's parameters that trained (log scale); red points "
+            "and line: the Pareto front (no other approach is both cheaper and more accurate).",
+            "",
+        ]
+    if any(runs[0]["ood"] for runs in groups.values()):
+        lines += [
+            "## Out-of-domain accuracy (%)",
+            "",
+            "Gap = in-domain minus out-of-domain accuracy, in points; majority: the training split's majority "
+            "label's rate on the out-of-domain set. Out-of-domain cells carry the marks of the in-domain table.",
+            "",
+            out_of_domain_table(groups, baselines),
+            "",
+        ]
+        if generalization_plot:
+            lines += [
+                f"![in-domain vs out-of-domain accuracy]({generalization_plot})",
+                "",
+                "Each approach's in-domain accuracy against its out-of-domain accuracy; the further below the "
+                "diagonal, the larger the generalization gap.",
+                "",
+            ]
+    if groups:
+        memory_kinds = sorted(frame["peak_memory_kind"].dropna().unique())
+        lines += [
+            "## Cost",
+            "",
+            f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
+            "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
+            "unfreezes in the encoder; head params: the task head, trained under every approach (BERT's pooler or "
+            "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above). "
+            "Inference: pytest-benchmark's median [interquartile range] over rounds of predicting one batch of the "
+            "eval split (suites/test_inference.py, a pass of its own after training); vs plain: over the plain "
+            "pre-trained classifier timed just before it, ≈ where the two ranges overlap; merged: LoRA folded "
+            "into the weights. – where no inference pass has run.",
+            "",
+            cost_table(single, inference or {}),
+            "",
+            "## Runs",
+            "",
+            runs_table(groups),
+            "",
+        ]
+    if changed:
+        lines += [
+            "## Runs the declarations have moved on from",
+            "",
+            "These runs trained with settings that tasks/, approaches/, suites/ and the profile no longer declare "
+            "(each field that changed since, then → now); every table shows what they measured then (single-task "
+            "cells marked †). The same command retrains them under today's declarations.",
+            "",
+            changed_table(changed),
+            "",
+        ]
+    for name, kind in sorted(kinds().items()):
+        runs = ok[ok["kind"] == name] if kind.runs_own_job else single  # a check over other runs reads those
+        if kind.leaderboard and not runs.empty:
+            lines += kind.leaderboard(runs, groups)
+    if not failures.empty:
+        lines += [
+            "## Failed runs",
+            "",
+            table(
+                failures[["task", "approach", "variant", "seed", "failure"]].set_axis(
+                    ["task", "approach", "sampler", "seed", "reason"], axis=1
+                )
+            ),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def board_files(path: Path) -> dict[str, Path]:
+    """Every file of the board at `path`: the markdown, its runs as CSV and its plots, written together."""
+    path = Path(path)
+    return {
+        "board": path,
+        "runs": path.with_name(f"{path.stem}-runs.csv"),
+        "plot": path.with_name(f"{path.stem}-accuracy-vs-parameters.png"),
+        "generalization": path.with_name(f"{path.stem}-generalization.png"),
+    }
+
+
+def write(
+    path: Path,
+    records: Iterable[dict[str, Any]],
+    scope: Scope,
+    store_root: Path | None = None,
+    declared: Declared | None = None,
+) -> int:
+    """Writes the leaderboard for `scope`, and beside it its plots and its runs as CSV (runs_csv), all in one
+    step (results.StagedFiles: an interrupt leaves the old files or the new ones, never a mix); returns how
+    many runs it shows. The inference columns come from the store's benchmark JSON (INFERENCE_FILE), where
+    there is one; runs that `declared` (today's declarations) no longer describe are marked."""
+    files = board_files(path)
+    selected = select(records, scope)
+    frame = runs_frame(selected)
+    single = frame[(frame["status"] == "ok") & (frame["kind"] == "single-task")]
+    inference = load_inference(Path(store_root) / INFERENCE_FILE.format(profile=scope.profile)) if store_root else {}
+    with StagedFiles() as staged:
+        drawn = {
+            name: draw(staged.path(files[name]))
+            for name, draw in (
+                ("plot", lambda target: plot_accuracy_vs_parameters(single, target)),
+                ("generalization", lambda target: plot_generalization(grouped(single, ["task", "approach"]), target)),
+            )
+        }
+        for name, was_drawn in drawn.items():
+            if not was_drawn:  # no stale plot beside a board that no longer shows it
+                staged.remove(files[name])
+        staged.text(files["runs"], runs_csv(selected))
+        staged.text(
+            files["board"],
+            render(
+                selected,
+                scope,
+                plot=files["plot"].name if drawn["plot"] else None,
+                generalization_plot=files["generalization"].name if drawn["generalization"] else None,
+                inference=inference,
+                runs_file=files["runs"].name,
+                declared=declared,
+            ),
+        )
+    return len(selected)

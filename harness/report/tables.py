@@ -1,0 +1,54 @@
+"""The narrow table API every board section uses: markdown tables, mean ± std cells, sizes, records grouped, and
+whether an evaluation kept its predictions or learned."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, Iterable
+
+import pandas as pd
+
+from harness.results import checks
+
+Groups = dict[tuple[str, str], list[dict[str, Any]]]  # (task, approach) -> its runs' records, one per seed
+
+
+def table(rows: pd.DataFrame | list[list[Any]], headers: list[str] | None = None) -> str:
+    """A data frame, or rows under `headers`, as markdown (pandas' to_markdown, tabulate). Cells are
+    pre-formatted strings (mean ± std, percentages): keep them as written."""
+    frame = rows if headers is None else pd.DataFrame(rows, columns=headers)
+    return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
+
+
+def grouped(frame: pd.DataFrame, by: str | list[str]) -> dict[Any, list[dict[str, Any]]]:
+    """The records of each group, keys sorted."""
+    return {key: group["record"].tolist() for key, group in frame.groupby(by, sort=True)}
+
+
+def mean_std(values: Iterable[float], scale: float = 100.0) -> str:
+    values = [float(value) for value in values]
+    if not values:
+        return "–"
+    mean = statistics.fmean(values) * scale
+    if len(values) == 1:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ± {statistics.stdev(values) * scale:.1f}"
+
+
+def size(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value / 2**20:,.1f} MiB" if value >= 2**20 else f"{value / 2**10:,.1f} KiB"
+
+
+def kept(summary: dict[str, Any] | None) -> bool:
+    """Whether an evaluation kept its predictions (records from before they were kept did not)."""
+    return bool(summary and "predictions" in summary and "majority_class" in summary)
+
+
+def learned(summary: dict[str, Any] | None, majority_class: int | None) -> bool:
+    """Whether a kept evaluation beats its majority class by 2 standard errors (harness.checks); derived
+    numbers (transfer, forgetting) are only computed against models that learned."""
+    return bool(
+        summary and "predictions" in summary and majority_class is not None and checks.learned(summary, majority_class)
+    )

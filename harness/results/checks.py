@@ -1,0 +1,107 @@
+"""What the suites assert, as functions of records and the profile, so that each claim can be shown
+to fail on a collapsed model (tests/test_checks.py feeds them a constant predictor).
+
+A claim is made only where the profile says its budget can show it (`learns`, `beats_frozen_features`,
+`max_gap_to_full`); elsewhere the check is skipped with the reason, never passed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.results import decode_ids
+from harness.specs import ProfileSpec
+from harness.stats import bootstrap
+
+STANDARD_ERRORS = 2
+
+
+def correct(summary: dict[str, Any]) -> np.ndarray:
+    """1 where a kept evaluation's prediction was right, in example order."""
+    return (decode_ids(summary["predictions"]) == decode_ids(summary["labels"])).astype(np.float64)
+
+
+def majority_correct(summary: dict[str, Any], majority_class: int) -> np.ndarray:
+    return (decode_ids(summary["labels"]) == majority_class).astype(np.float64)
+
+
+def require_claim(profile: ProfileSpec, claim: str, approach: str) -> None:
+    """`claim`: a task (single-task models), or `ood/<task>`, `multitask/<task>`, `sequential/<task>`,
+    `probe/<probe>`."""
+    if not profile.claims_learning(claim, approach):
+        pytest.skip(
+            f"profile '{profile.name}' does not claim that {approach} learns {claim} at its budget (field 'learns')"
+        )
+
+
+def paired_gain(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
+    """Our accuracy minus theirs on the same examples (1 where right), and its standard error (bootstrap)."""
+    difference = ours - theirs
+    return float(difference.mean()), bootstrap(difference).standard_error
+
+
+def gain_over_majority(summary: dict[str, Any], majority_class: int) -> tuple[float, float]:
+    """Accuracy minus the majority class's on the same examples, and its standard error."""
+    return paired_gain(correct(summary), majority_correct(summary, majority_class))
+
+
+def clears(gain: float, standard_error: float) -> bool:
+    return gain > 0 and gain >= STANDARD_ERRORS * standard_error
+
+
+def learned(summary: dict[str, Any], majority_class: int) -> bool:
+    return clears(*gain_over_majority(summary, majority_class))
+
+
+def beats_majority(summary: dict[str, Any], majority_class: int, what: str) -> None:
+    """The score beats always answering the training split's majority label by 2 standard errors of
+    the paired difference (same examples)."""
+    gain, standard_error = gain_over_majority(summary, majority_class)
+    assert clears(gain, standard_error), (
+        f"{what}: accuracy {correct(summary).mean():.3f} is {100 * gain:+.1f} points over the majority class "
+        f"({majority_correct(summary, majority_class).mean():.3f}); needs > {STANDARD_ERRORS} standard errors "
+        f"({100 * STANDARD_ERRORS * standard_error:.1f} points)"
+    )
+
+
+def loss_fell(record: dict[str, Any], what: str) -> None:
+    assert record["train_loss_end"] < record["train_loss_start"], (
+        f"{what}: training loss went from {record['train_loss_start']:.4f} to {record['train_loss_end']:.4f}"
+    )
+
+
+def not_below_baseline(summary: dict[str, Any], baseline: dict[str, Any], tolerance: float, what: str) -> None:
+    """The score is not below the frozen-feature baseline's on the same examples by more than `tolerance`
+    with 2 standard errors of the paired difference to spare: a shortfall inside the noise passes, as the
+    leaderboard marks it (◇, not ◆)."""
+    gain, standard_error = paired_gain(correct(summary), correct(baseline))
+    assert not clears(-(gain + tolerance), standard_error), (
+        f"{what}: accuracy {correct(summary).mean():.3f} is {-100 * gain:.1f} points below the frozen-feature "
+        f"baseline ({correct(baseline).mean():.3f}); the profile allows {100 * tolerance:.1f}, and the shortfall "
+        f"beyond "
+        f"it exceeds {STANDARD_ERRORS} standard errors ({100 * STANDARD_ERRORS * standard_error:.1f} points)"
+    )
+
+
+def reference_gap(
+    summaries: list[dict[str, Any]], reference: float, reference_standard_error: float
+) -> tuple[float, float]:
+    """(mean accuracy over seeds, allowed distance from the reference): 2 standard errors of the difference,
+    this run's (bootstrap over seeds and examples) and the reference's own combined as independent."""
+    interval = bootstrap(np.stack([correct(summary) for summary in summaries]))
+    return interval.mean, STANDARD_ERRORS * math.hypot(interval.standard_error, reference_standard_error)
+
+
+def near_reference(
+    summaries: list[dict[str, Any]], reference: float, reference_standard_error: float, what: str
+) -> None:
+    """The mean accuracy over seeds is within 2 standard errors of a reference accuracy (reference_gap)."""
+    mean, tolerance = reference_gap(summaries, reference, reference_standard_error)
+    assert abs(mean - reference) <= tolerance, (
+        f"{what}: accuracy {mean:.3f} over {len(summaries)} seeds is {100 * (mean - reference):+.1f} points "
+        f"from the reference {reference:.3f}; allowed ±{100 * tolerance:.1f} ({STANDARD_ERRORS} standard errors)"
+    )
