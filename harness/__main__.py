@@ -19,7 +19,11 @@ from pathlib import Path
 
 from harness import options
 from harness.data import mirror_from
+from harness.declarations import Declarations
+from harness.engine.runner import run
 from harness.errors import HarnessError
+from harness.jobs import Job, sweep
+from harness.kinds import references
 from harness.models import resolve_model
 from harness.report import board, frame, publish
 from harness.results import RECORD_FILE, ResultStore
@@ -97,7 +101,6 @@ def list_specs(kind: str) -> int:
 def write_leaderboard(args: argparse.Namespace) -> int:
     """The store's board for a profile: the run's own (beside the store, or --output), or with --publish the
     committed one, which refuses to drop runs it shows (harness.report.publish)."""
-    from harness.declarations import Declarations
 
     profile = load_profile(args.profile)
     model, source = resolve_model(args.model or profile.model), mirror_from(args.data_dir)
@@ -147,7 +150,6 @@ def check_store(args: argparse.Namespace) -> int:
 
 
 def pin_reference(args: argparse.Namespace) -> int:
-    from harness.kinds import references
 
     profile = load_profile(args.profile)
     model = resolve_model(args.model).name
@@ -176,8 +178,6 @@ def pin_reference(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from harness.engine.runner import run
-    from harness.jobs import Job, sweep
 
     profile = load_profile(args.profile)
     tasks, approaches = load_tasks().specs, load_approaches().specs

@@ -1,5 +1,5 @@
-"""What the YAML declarations make of one (profile, model, data source): the single-task cases and
-the jobs of every suite, each with the identity it is stored under. The pytest session parametrizes
+"""What the YAML declarations make of one (profile, model, data source): the jobs of every suite, each with the
+identity it is stored under. The pytest session parametrizes
 its tests over them (harness.pytest_plugin); the leaderboard compares stored runs with them, to mark
 runs the declarations have moved on from.
 """
@@ -13,38 +13,12 @@ from typing import Any
 
 from harness import jobs
 from harness.data import DataSource
+from harness.jobs.baselines import FrozenFeaturesJob
 from harness.kinds import kinds
 from harness.models import ModelRef
 from harness.report.frame import run_key
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec
 from harness.specs.catalog import load_suites, narrow_suites
-
-
-@dataclass(frozen=True)
-class Case:
-    task: str
-    approach: str
-    seed: int
-
-    @property
-    def id(self) -> str:
-        return f"{self.task}-{self.approach}-seed{self.seed}"
-
-
-@dataclass(frozen=True)
-class GapCase:
-    """An approach against full fine-tuning on one task, compared on their mean over the task's seeds."""
-
-    task: str
-    approach: str
-    seeds: tuple[int, ...]
-
-    @property
-    def id(self) -> str:
-        return f"{self.task}-{self.approach}-vs-full-seeds{','.join(map(str, self.seeds))}"
-
-    def cases(self, approach: str) -> list[Case]:
-        return [Case(self.task, approach, seed) for seed in self.seeds]
 
 
 @dataclass
@@ -59,23 +33,6 @@ class Declarations:
     tasks: dict[str, TaskSpec]
     approaches: dict[str, ApproachSpec]
 
-    def cases(self, ood_only: bool = False, first_seed: bool = False) -> list[Case]:
-        names = self.profile.tasks or [name for name, task in self.tasks.items() if task.trainable]
-        return [
-            Case(task, approach, seed)
-            for task in names
-            if not ood_only or self.tasks[task].ood_eval
-            for approach in self.approaches
-            for seed in self.seeds_for(task)[: 1 if first_seed else None]
-        ]
-
-    def gap_cases(self) -> list[GapCase]:
-        return [
-            GapCase(task, approach, tuple(self.seeds_for(task)))
-            for task, bounds in self.profile.max_gap_to_full.items()
-            for approach in bounds
-        ]
-
     def seeds_for(self, task: str) -> list[int]:
         return self.seeds or self.profile.seeds_for(task)
 
@@ -83,9 +40,6 @@ class Declarations:
     def suite_seeds(self) -> list[int]:
         """Seeds of the multi-task, sequential, probe and continued pre-training suites."""
         return self.seeds or self.profile.suite_seeds or self.profile.seeds
-
-    def job(self, case: Case) -> jobs.Job:
-        return self.single_task_job(case.task, case.approach, case.seed)
 
     def single_task_job(self, task_name: str, approach: str, seed: int) -> jobs.Job:
         task = self.tasks[task_name]
@@ -99,22 +53,21 @@ class Declarations:
             source=self.source,
         )
 
-    def frozen_features_job(self, case: Case):
-        from harness.jobs.baselines import FrozenFeaturesJob
+    def frozen_features_job(self, job: jobs.Job):
+        """The frozen-feature baseline of a single-task job's task and seed (harness.jobs.baselines)."""
 
-        task = self.tasks[case.task]
         return FrozenFeaturesJob(
-            task=task,
-            ood_tasks=tuple(self.tasks[n] for n in task.ood_eval),
+            task=job.task,
+            ood_tasks=job.ood_tasks,
             model=self.model,
             profile=self.profile,
-            seed=case.seed,
+            seed=job.seed,
             source=self.source,
         )
 
     def single_task_jobs(self) -> list[jobs.Job]:
         """The single-task jobs other suites build on (probes, continued pre-training): at the suites' seeds."""
-        return [self.job(case) for case in self.cases() if case.seed in self.suite_seeds]
+        return [job for job in self.suite_jobs("single-task") if job.seed in self.suite_seeds]
 
     @functools.cached_property
     def suites(self) -> dict:
@@ -126,12 +79,12 @@ class Declarations:
         return [job for suite in suites for job in kinds()[kind].jobs(suite, self)]
 
     def identities(self) -> dict[tuple, dict[str, Any]]:
-        """Every job declared here that leaves a record of its own, by run key: the identity it would train with today,
-        as the store keeps it (JSON: tuples become lists)."""
-        cases = self.cases()
-        baselines = {
-            (case.task, case.seed): case for case in cases
-        }.values()  # one per task and seed, whatever the approach
-        declared = [*map(self.job, cases), *map(self.frozen_features_job, baselines)]
-        declared += [job for name, kind in kinds().items() if kind.runs_own_job for job in self.suite_jobs(name)]
+        """Every job declared here that leaves a record of its own (every kind's, and the jobs its extra fixtures
+        read: the frozen-feature baselines), by run key: the identity it would train with today, as the store keeps
+        it (JSON: tuples become lists)."""
+        declared = []
+        for name, kind in kinds().items():
+            if kind.runs_own_job:
+                for job in self.suite_jobs(name):
+                    declared += [job, *(extra(job, self) for extra in kind.extras.values())]
         return {run_key(job.base_record()): json.loads(json.dumps(job.identity())) for job in declared}

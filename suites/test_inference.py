@@ -24,23 +24,23 @@ INFERENCE_EXAMPLES = 64  # the first examples of the eval split: one batch, as o
 ROUNDS, WARMUP_ROUNDS = 15, 3
 
 
-def served_model(trained_run, variant: str):
+def served_model(single_task_run, variant: str):
     """The network a variant times: the plain classifier, the trained model, or LoRA's merged model."""
-    job = trained_run.job
+    job = single_task_run.job
     if variant == "plain":
         return build_classifier(job.model, job.task.num_labels, job.task.label_names, job.seed)
-    model = checkpoints.restore(job, trained_run.run_dir)
+    model = checkpoints.restore(job, single_task_run.run_dir)
     return model.merge_and_unload() if variant == "merged" else model
 
 
-@pytest.mark.harness_cases(first_seed=True)
+@pytest.mark.harness_jobs(first_seed=True)
 @pytest.mark.parametrize("variant", ["plain", "trained", "merged"])
-def test_inference_latency(case, variant, trained_run, benchmark):
-    job = trained_run.job
+def test_inference_latency(variant, single_task_run, benchmark):
+    job = single_task_run.job
     if variant == "merged" and method_of(job.approach)[0].name != "lora":
-        pytest.skip(f"{case.approach}: no merged form (LoRA only)")
+        pytest.skip(f"{job.approach.name}: no merged form (LoRA only)")
     device = default_device()
-    model = served_model(trained_run, variant).to(device).eval()
+    model = served_model(single_task_run, variant).to(device).eval()
     tokenizer = load_tokenizer(job.model)
     eval_set = load_task_data(job, job.task, tokenizer, train=False).eval_set
     examples = eval_set.select(range(min(INFERENCE_EXAMPLES, len(eval_set))))
@@ -54,13 +54,13 @@ def test_inference_latency(case, variant, trained_run, benchmark):
         return predictions
 
     benchmark.extra_info.update(
-        task=case.task,
-        approach=case.approach,
+        task=job.task.name,
+        approach=job.approach.name,
         variant=variant,
-        seed=case.seed,
+        seed=job.seed,
         examples=len(examples),
         device=str(device),
-        config_hash=trained_run.record["config_hash"],
+        config_hash=single_task_run.record["config_hash"],
     )
     predictions = benchmark.pedantic(predict, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS, iterations=1)
     assert predictions.shape == (len(examples),)

@@ -8,9 +8,9 @@ from harness.results import checks
 pytestmark = pytest.mark.ood
 
 
-@pytest.mark.harness_cases(ood=True)
-def test_out_of_domain_beats_majority_class(trained_run, harness):
-    record = trained_run.record
+@pytest.mark.harness_jobs(ood=True)
+def test_out_of_domain_beats_majority_class(single_task_run, harness):
+    record = single_task_run.record
     assert record["ood"], "the task declares ood_eval but the run scored no out-of-domain split"
     for target, result in record["ood"].items():
         checks.require_claim(harness.profile, f"ood/{target}", record["approach"])

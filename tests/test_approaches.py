@@ -157,7 +157,7 @@ def test_preflight_explains_a_missing_bitsandbytes(monkeypatch, sst2_spec):
 
 
 def test_preflight_explains_an_unmapped_architecture(monkeypatch, sst2_spec):
-    monkeypatch.setattr("harness.models.model_type", lambda ref: "roberta")
+    monkeypatch.setattr("harness.jobs.model_type", lambda ref: "roberta")
     assert "model type 'roberta'" in make_job(sst2_spec, "tiny-bert", "lora").preflight()
 
 

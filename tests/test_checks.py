@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from harness.pytest_plugin import TrainedRun
+from harness.pytest_plugin.session import TrainedRun
 from harness.results import encode_ids
 from harness.specs import PROJECT_ROOT
 from harness.specs.catalog import load_profile, load_tasks

@@ -208,8 +208,8 @@ from harness.kinds import SuiteKind, register
 from harness.report.tables import table
 
 
-def section(runs, single):
-    return ["## Toy", f"{len(runs)} run(s); single-task models: {sorted(single)}", table([[len(runs)]], ["runs"])]
+def section(runs, board):
+    return ["## Toy", f"{len(runs)} run(s); single-task models: {sorted(board.single)}", table([[len(runs)]], ["runs"])]
 
 
 register(SuiteKind(name="toy", fixture="toy", load=None, jobs=None, leaderboard=section))

@@ -105,7 +105,7 @@ def test_the_leaderboard_shows_each_gate_with_its_verdict():
 
     from harness.kinds.references import leaderboard_section
     from harness.report.frame import runs_frame
-    from harness.report.tables import grouped
+    from harness.report.tables import BoardContext, grouped
     from harness.results import encode_ids
 
     labels = np.arange(1000) % 2
@@ -128,10 +128,10 @@ def test_the_leaderboard_shows_each_gate_with_its_verdict():
     records = [record("sst2", seed, 0.91) for seed in (0, 1)] + [record("mnli", seed, 0.70) for seed in (0, 1)]
     records.append(record("rte", 0, 0.6, split_spec="train=validation[:80%] eval=validation[80%:]"))
     single = runs_frame(records)
-    text = "\n".join(leaderboard_section(single, grouped(single, ["task", "approach"])))
+    text = "\n".join(leaderboard_section(single, BoardContext(single=grouped(single, ["task", "approach"]))))
     rows = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| published")}
     assert "| 91.3 " in rows["sst2"] and "| 91.0 " in rows["sst2"] and rows["sst2"].rstrip(" |").endswith("within")
     assert "| -12.2 " in rows["mnli"] and "OUTSIDE: the gate fails" in rows["mnli"]
     assert "skipped: ran on train=validation[:80%] eval=validation[80%:], not the task's own splits" in rows["rte"]
     assert "not run" in rows["qnli"]
-    assert leaderboard_section(runs_frame([{**r, "profile": "quick"} for r in records]), {}) == []
+    assert leaderboard_section(runs_frame([{**r, "profile": "quick"} for r in records]), BoardContext(single={})) == []

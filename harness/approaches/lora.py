@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from harness.approaches.architectures import architecture_of
 from harness.approaches.base import Method, register
+from harness.models import build_classifier, load_classifier
 from harness.specs import Spec
 
 MIN_BITSANDBYTES = (0, 48)  # the first release that runs 4-bit layers on the CPU
@@ -62,9 +64,6 @@ def build_4bit(model_ref, num_labels: int, label_names: list[str], seed: int):
     import torch
     from peft import prepare_model_for_kbit_training
     from transformers import BitsAndBytesConfig
-
-    from harness.approaches.architectures import architecture_of
-    from harness.models import build_classifier, load_classifier
 
     base = build_classifier(model_ref, num_labels, label_names, seed)
     arch = architecture_of(base.config.model_type)

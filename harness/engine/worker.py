@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.kinds import kinds
 from harness.results import ResultStore, is_fresh, timestamp
 from harness.training import memory, progress
 
@@ -47,7 +48,6 @@ WARM_IMPORTS = (
 
 def start(environment: dict[str, str], threads: int, log_path: str | None) -> None:
     """Process-pool initializer: pins the worker before torch starts, then pays the imports once."""
-    from harness.kinds import kinds
 
     os.environ.update(environment)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # jobs run one at a time per worker

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from harness.approaches import method_of
+from harness.approaches.architectures import ARCHITECTURES
 from harness.data import (
     SUBSET_SEED,
     DataSource,
@@ -21,14 +22,14 @@ from harness.data import (
     subset,
     tokenize,
 )
-from harness.models import ModelRef
+from harness.models import ModelRef, load_tokenizer, model_type
 from harness.results import (
     config_hash,
     describe_hardware,
     package_versions,
 )
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec, TrainingSettings
-from harness.training import checkpoints
+from harness.training import checkpoints, memory
 from harness.training.checkpoints import build_model
 
 RESULT_FORMAT = 5  # bump when a change makes earlier records incomparable
@@ -79,8 +80,6 @@ class JobBase:
 
     def preflight(self) -> str | None:
         """Why this (approach, model, hardware) cannot run, before any training starts; None if it can."""
-        from harness.approaches.architectures import ARCHITECTURES
-        from harness.models import model_type
 
         method, params = method_of(self.approach)
         kind = model_type(self.model)
@@ -200,7 +199,6 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     """Train and evaluate in this process."""
     from accelerate.utils import set_seed
 
-    from harness.models import load_tokenizer
     from harness.training.loop import TaskBatches, make_accelerator, train
     from harness.training.scoring import score
 
@@ -299,14 +297,12 @@ class measured_training:
     it after (harness.training.memory), and turns the loop's statistics into record fields."""
 
     def __enter__(self):
-        from harness.training import memory
 
         self.stats = None
         self.reset_worked = memory.reset_peak()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        from harness.training import memory
 
         self.memory = memory.peak_fields(self.reset_worked)
 

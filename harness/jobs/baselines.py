@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.data import DataSource
-from harness.jobs import JobBase, common_record, task_data_identity
-from harness.models import ModelRef
+from harness.jobs import JobBase, common_record, load_task_data, task_data_identity
+from harness.models import ModelRef, build_classifier, load_tokenizer
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec
 
 BASELINE_FORMAT = 2
@@ -58,8 +58,6 @@ class FrozenFeaturesJob(JobBase):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        from harness.jobs import load_task_data
-        from harness.models import build_classifier, load_tokenizer
         from harness.models.heads import pooled_features
         from harness.training.loop import default_device
         from harness.training.scoring import scored

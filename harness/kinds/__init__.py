@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,10 +28,16 @@ class SuiteKind:
     jobs: Callable[[Any, Any], list]  # (suite, session) -> the suite's jobs for the session's model, profile, seeds
     needs: Callable[[Any], tuple] = _itself  # the jobs a test of this kind reads: its own, and any it compares with
     runs_own_job: bool = True  # False: the kind's `<fixture>_job` is a check over `needs`, with no `<fixture>_run`
-    # Its leaderboard section: (the kind's successful runs as harness.report.frame's data frame, or the single-task
-    # runs for a kind with no job of its own; the single-task records by (task, approach)) -> markdown lines;
-    # None for kinds whose results show in other tables.
-    leaderboard: Callable[[Any, dict], list[str]] | None = None
+    # More fixtures per job: name -> (job, session) -> the job whose run that fixture gives (a baseline beside it);
+    # trained only for the tests that take the fixture.
+    extras: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
+    # (jobs, session, **kwargs of a test's `@pytest.mark.harness_jobs(...)`) -> the jobs that test is parametrized over.
+    select: Callable[..., list] | None = None
+    # Its board section: (the kind's successful runs as harness.report.frame's data frame, or the single-task runs for
+    # a kind with no job of its own; harness.report.tables.BoardContext) -> markdown lines; None for kinds whose
+    # results show in other tables. Sections follow `order`, then the name.
+    leaderboard: Callable[[Any, Any], list[str]] | None = None
+    order: int = 50
 
 
 KINDS: dict[str, SuiteKind] = {}

@@ -20,10 +20,10 @@ from pydantic import Field
 
 from harness.data import DataSource
 from harness.errors import HarnessError, SpecError
-from harness.jobs import Job, TrainingJob
+from harness.jobs import Job, TrainingJob, common_record, load_task_data, measured_training
 from harness.kinds import SuiteKind, register
-from harness.models import ModelRef
-from harness.report.tables import Groups, grouped, mean_std, size, table
+from harness.models import ModelRef, load_tokenizer
+from harness.report.tables import BoardContext, grouped, mean_std, size, table
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -34,6 +34,7 @@ from harness.specs import (
     check_known,
     load_spec,
 )
+from harness.training.checkpoints import build_model, save_trainable
 from harness.training.samplers import (
     CurriculumSpec,
     SamplerSpec,
@@ -208,7 +209,6 @@ class MultiTaskJob(TrainingJob):
         } | ({"measured_order": list(self.measured_order)} if self.measured_order else {})
 
     def base_record(self) -> dict[str, Any]:
-        from harness.jobs import common_record
 
         return common_record(self) | {
             "kind": "multitask",
@@ -258,10 +258,7 @@ class MixtureBatches:
 def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
-    from harness.jobs import load_task_data, measured_training
-    from harness.models import load_tokenizer
     from harness.models.heads import MultiTaskHeads, TaskView
-    from harness.training.checkpoints import build_model, save_trainable
     from harness.training.loop import make_accelerator, task_loader, train
     from harness.training.scoring import score
 
@@ -353,9 +350,10 @@ def multitask_jobs(
     ]
 
 
-def leaderboard_section(mixtures: pd.DataFrame, single: Groups) -> list[str]:
+def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str]:
     """Per mixture: each task's accuracy against the same approach's single-task models (same profile and
     seeds), the task shares the sampler realised, and the cost of one model vs many."""
+    single = board.single
     accuracy_rows, cost_rows = [], []
     by_mixture = grouped(mixtures, ["task", "variant", "approach"])
     for (suite, sampler, approach), runs in by_mixture.items():

@@ -18,10 +18,11 @@ from pydantic import Field
 
 from harness.data import load_examples
 from harness.errors import SpecError
-from harness.jobs import DerivedJob, Job
+from harness.jobs import DerivedJob, Job, common_record, measured_training
+from harness.jobs import execute as fine_tune
 from harness.kinds import SuiteKind, register
-from harness.models import ModelRef
-from harness.report.tables import Groups, grouped, mean_std, table
+from harness.models import TINY_CONFIGS, ModelRef, load_tokenizer
+from harness.report.tables import BoardContext, grouped, mean_std, table
 from harness.specs import (
     NAME_PATTERN,
     Spec,
@@ -93,7 +94,6 @@ class PretrainingJob(DerivedJob):
         }
 
     def base_record(self) -> dict[str, Any]:
-        from harness.jobs import common_record
 
         return common_record(self) | {
             "kind": "continued-pretraining",
@@ -110,8 +110,6 @@ def load_masked_lm(ref: ModelRef, seed: int):
     """The encoder with an MLM head; returns the model and the head weights the checkpoint lacked."""
     import torch
     from transformers import AutoConfig, AutoModelForMaskedLM
-
-    from harness.models import TINY_CONFIGS, load_tokenizer
 
     torch.manual_seed(seed)
     if ref.kind == "tiny":
@@ -176,9 +174,6 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
     from transformers import DataCollatorForLanguageModeling
 
-    from harness.jobs import execute as fine_tune
-    from harness.jobs import measured_training
-    from harness.models import load_tokenizer
     from harness.training.loop import TaskBatches, make_accelerator, train
 
     set_seed(job.seed)
@@ -247,7 +242,8 @@ def pretraining_jobs(
     ]
 
 
-def leaderboard_section(adapted: pd.DataFrame, single: Groups) -> list[str]:
+def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]:
+    single = board.single
     rows = []
     for (approach, corpus, task), runs in grouped(adapted, ["approach", "variant", "task"]).items():
         baseline = {r["config_hash"]: r for r in single.get((task, approach), [])}

@@ -28,14 +28,16 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from harness.data import DataSource
+from harness.data import DataSource, load_examples, resolve_splits, tokenize
 from harness.errors import SpecError
-from harness.jobs import DerivedJob, Job, JobBase
+from harness.jobs import DerivedJob, Job, JobBase, common_record
 from harness.kinds import SuiteKind, register
 from harness.kinds.multitask import MultiTaskJob
-from harness.models import ModelRef
-from harness.report.tables import Groups, mean_std, table
+from harness.models import ModelRef, build_classifier, load_tokenizer
+from harness.report.tables import BoardContext, mean_std, table
+from harness.results import ResultStore, package_versions
 from harness.specs import NAME_PATTERN, ProfileSpec, Spec, TaskSpec, load_spec
+from harness.training.checkpoints import restore
 
 PROBE_FORMAT = 3
 PROBE_SET_FILE = "probe_set.json"
@@ -95,7 +97,6 @@ class TaskProbe:
 
     def rows(self, job) -> tuple[dict[str, list], dict[str, list], TaskSpec, str]:
         """Train and eval rows (raw text and labels), the task spec that tokenizes them, and a description."""
-        from harness.data import load_examples, resolve_splits
 
         splits = resolve_splits(self.task, job.source)
         train = load_examples(self.task, job.source, splits.train, job.suite.train_examples)
@@ -132,7 +133,6 @@ class WordContentProbe:
         return {"word_content": self.spec.model_dump(), "text_task": self.text_task.model_dump(exclude={"prefix"})}
 
     def examples(self, job: ProbeJob) -> tuple[dict[str, list], list[str]]:
-        from harness.data import load_examples
 
         texts = [
             words_of(t)[: self.spec.words]
@@ -214,7 +214,6 @@ class ProbeBaselineJob(JobBase):
         return None  # the plain pre-trained encoder, no approach: it runs wherever the model loads
 
     def base_record(self) -> dict[str, Any]:
-        from harness.results import package_versions
 
         return {
             "config_hash": self.config_hash,
@@ -233,7 +232,6 @@ class ProbeBaselineJob(JobBase):
     def execute(self, run_dir: Path) -> dict[str, Any]:
         from accelerate.utils import set_seed
 
-        from harness.models import build_classifier, load_tokenizer
         from harness.training.loop import default_device
 
         set_seed(self.seed)
@@ -263,8 +261,6 @@ class ProbeBaselineJob(JobBase):
 def probe_datasets(job, baseline_dir: Path, tokenizer):
     """The tokenized probing set saved by the baseline job."""
     from datasets import Dataset
-
-    from harness.data import tokenize
 
     saved = json.loads((baseline_dir / PROBE_SET_FILE).read_text())
     task = TaskSpec.model_validate(saved["task"])
@@ -308,16 +304,12 @@ class ProbeJob(DerivedJob):
         return {"format": PROBE_FORMAT, "trained": self.trained.config_hash, "baseline": self.baseline.config_hash}
 
     def base_record(self) -> dict[str, Any]:
-        from harness.jobs import common_record
 
         return common_record(self) | {"kind": "probe", "task": trained_on(self.trained), "variant": self.probe.label}
 
     def execute(self, run_dir: Path) -> dict[str, Any]:
         from accelerate.utils import set_seed
 
-        from harness.models import load_tokenizer
-        from harness.results import ResultStore
-        from harness.training.checkpoints import restore
         from harness.training.loop import default_device
 
         set_seed(self.seed)
@@ -385,7 +377,7 @@ def probe_jobs(
     return jobs
 
 
-def leaderboard_section(probes: pd.DataFrame, single: Groups) -> list[str]:
+def leaderboard_section(probes: pd.DataFrame, _board: BoardContext) -> list[str]:
     """Points of probe accuracy lost per approach (columns), for each trained model and probe (rows)."""
     model = ["probe_task", "task"]
     before = (

@@ -20,8 +20,8 @@ from pydantic import Field
 from harness.errors import SpecError
 from harness.jobs import Job
 from harness.kinds import SuiteKind, register
-from harness.report.tables import Groups, table
-from harness.results.checks import STANDARD_ERRORS, reference_gap
+from harness.report.tables import BoardContext, table
+from harness.results.checks import STANDARD_ERRORS, correct, reference_gap
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -30,6 +30,8 @@ from harness.specs import (
     check_known,
     load_spec,
 )
+from harness.specs.catalog import load_approaches, load_suites, load_tasks
+from harness.stats import bootstrap
 
 
 class ReferenceSpec(Spec):
@@ -128,8 +130,6 @@ def pin(
     `approach` over its seeds and, as the source's standard error, that mean's bootstrap standard error.
     A task keeps the first reference pinned for it: with `if_missing` only the run's other tasks are pinned
     (None where none is left), so a later, fuller run adds the tasks an earlier one lacked."""
-    from harness.results.checks import correct
-    from harness.stats import bootstrap
 
     suite = load_reference_suite(path, tasks, approaches)
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -188,10 +188,10 @@ def other_splits(task: TaskSpec, records: list[dict[str, Any]]) -> str | None:
     return f"ran on {', '.join(used)}, not the task's own splits the source used ({task.splits.describe()})"
 
 
-def leaderboard_section(single: pd.DataFrame, groups: Groups) -> list[str]:
+def leaderboard_section(single: pd.DataFrame, board: BoardContext) -> list[str]:
     """The gates of the runs' model and profile, each as suites/test_published.py checks it: the reference,
     this run's mean over seeds, and whether it lies within 2 standard errors of the difference."""
-    from harness.specs.catalog import load_approaches, load_suites, load_tasks
+    groups = board.single
 
     model, profile = single["model"].iloc[0], single["profile"].iloc[0]
     tasks = load_tasks().specs

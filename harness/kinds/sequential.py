@@ -17,10 +17,10 @@ from pydantic import Field
 
 from harness.data import DataSource
 from harness.errors import SpecError
-from harness.jobs import TrainingJob
+from harness.jobs import TrainingJob, common_record, load_task_data, measured_training
 from harness.kinds import SuiteKind, register
-from harness.models import ModelRef
-from harness.report.tables import Groups, grouped, kept, learned, mean_std, table
+from harness.models import ModelRef, load_tokenizer
+from harness.report.tables import BoardContext, grouped, kept, learned, mean_std, table
 from harness.results.forgetting import average_forgetting, backward_transfer, forgetting
 from harness.specs import (
     NAME_PATTERN,
@@ -31,6 +31,7 @@ from harness.specs import (
     check_known,
     load_spec,
 )
+from harness.training.checkpoints import build_model, save_trainable
 
 SEQUENTIAL_FORMAT = 3  # bump when a change makes earlier sequential records incomparable
 
@@ -87,7 +88,6 @@ class SequentialJob(TrainingJob):
         }
 
     def base_record(self) -> dict[str, Any]:
-        from harness.jobs import common_record
 
         return common_record(self) | {
             "kind": "sequential",
@@ -122,10 +122,7 @@ class IndexedBatches:
 def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
-    from harness.jobs import load_task_data, measured_training
-    from harness.models import load_tokenizer
     from harness.models.heads import MultiTaskHeads, TaskView
-    from harness.training.checkpoints import build_model, save_trainable
     from harness.training.loop import TaskBatches, make_accelerator, train
     from harness.training.scoring import score
 
@@ -209,7 +206,8 @@ def sequential_jobs(
     ]
 
 
-def leaderboard_section(chains: pd.DataFrame, single: Groups) -> list[str]:
+def leaderboard_section(chains: pd.DataFrame, board: BoardContext) -> list[str]:
+    single = board.single
     rows = []
     for (_, approach), runs in grouped(chains, ["task", "approach"]).items():
         chain = runs[0]["chain"]

@@ -182,7 +182,7 @@ def load_classifier(ref: ModelRef, checkpoint: str, **settings):
 
 
 def with_head(model, ref: ModelRef):
-    from harness.approaches.architectures import architecture_of
+    from harness.approaches.architectures import architecture_of  # importing harness.approaches imports this module
     from harness.models.heads import attach_pooling
 
     return attach_pooling(model, architecture_of(model.config.model_type), ref.pooling)

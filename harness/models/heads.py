@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from harness.data import length_sorted_batches
+
 POOLINGS = ("mean", "first-token")
 
 
@@ -61,7 +63,6 @@ def attach_pooling(model, arch, pooling: str):
 
 def pooled_features(model, dataset, tokenizer, batch_size: int, device, pooling: str = "mean") -> np.ndarray:
     """The encoder's last hidden layer, pooled (mean over attended positions, or the first token), in dataset order."""
-    from harness.data import length_sorted_batches
 
     model.eval()
     features = None

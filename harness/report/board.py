@@ -1,6 +1,6 @@
-"""A leaderboard, regenerated from the results store: the single-task tables (harness.report.single_task), then every
-suite kind's own section (harness.kinds), the runs the declarations have moved on from, and the failures; its runs as
-CSV and its plots beside it, all written in one step."""
+"""A leaderboard, regenerated from the results store: its header, every suite kind's own section (harness.kinds;
+single-task first), the runs the declarations have moved on from, and the failures; its runs as CSV and its plots
+beside it, all written in one step."""
 
 from __future__ import annotations
 
@@ -14,16 +14,8 @@ from harness.report.drift import Declared, changed_runs, changed_table
 from harness.report.export import runs_csv
 from harness.report.frame import Scope, runs_frame, select, shown_source
 from harness.report.inference import INFERENCE_FILE, load_inference
-from harness.report.marks import MARKS
 from harness.report.plots import plot_accuracy_vs_parameters, plot_generalization
-from harness.report.single_task import (
-    cost_table,
-    head_description,
-    in_domain_table,
-    out_of_domain_table,
-    runs_table,
-)
-from harness.report.tables import grouped, table
+from harness.report.tables import BoardContext, grouped, table
 from harness.results import StagedFiles
 
 
@@ -37,14 +29,20 @@ def render(
     runs_file: str | None = None,
     declared: Declared | None = None,
 ) -> str:
+    """The header, every suite kind's section (single-task first), the runs the declarations have moved on from,
+    and the failures."""
     now = now or dt.datetime.now(dt.timezone.utc)
     frame = runs_frame(records)
     ok, failures = frame[frame["status"] == "ok"], frame[frame["status"] != "ok"]
     single = ok[ok["kind"] == "single-task"]
-    groups = grouped(single, ["task", "approach"])
-    baselines = grouped(ok[ok["kind"] == "frozen-features"], "task")  # harness.baselines
     changed = changed_runs(ok["record"], declared)
-    changed_cells = {key[1:3] for key in changed if key[0] == "single-task"}
+    context = BoardContext(
+        single=grouped(single, ["task", "approach"]),
+        baselines=grouped(ok[ok["kind"] == "frozen-features"], "task"),  # harness.jobs.baselines
+        changed=frozenset(key[1:3] for key in changed if key[0] == "single-task"),
+        inference=inference or {},
+        plots={name: file for name, file in (("plot", plot), ("generalization", generalization_plot)) if file},
+    )
     lines = [
         "# Leaderboard",
         "",
@@ -60,71 +58,15 @@ def render(
         f"{', '.join(str(s) for s in sorted(frame['seed'].unique()))}; accuracies in %"
         + (f"; every run's numbers as CSV: [{runs_file}]({runs_file})" if runs_file else ""),
         f"- **Head:** {', '.join(sorted({head_description(r) for r in records if r.get('pooling')})) or 'unknown'} "
-        f"(harness.heads)",
-        "",
-        "## In-domain accuracy (%)",
-        "",
-        in_domain_table(groups, baselines, changed_cells)
-        if groups
-        else (
-            "No successful runs." if len(frame) else "No runs of this profile, model and data source in the store yet."
-        ),
-        "",
-        MARKS
-        + (
-            ' † trained under earlier declarations: see "Runs the declarations have moved on from".'
-            if changed_cells
-            else ""
-        ),
+        f"(harness.models.heads)",
         "",
     ]
-    if plot:
-        lines += [
-            f"![accuracy vs trainable parameters]({plot})",
-            "",
-            "Accuracy against the share of the model's parameters that trained (log scale); red points "
-            "and line: the Pareto front (no other approach is both cheaper and more accurate).",
-            "",
-        ]
-    if any(runs[0]["ood"] for runs in groups.values()):
-        lines += [
-            "## Out-of-domain accuracy (%)",
-            "",
-            "Gap = in-domain minus out-of-domain accuracy, in points; majority: the training split's majority "
-            "label's rate on the out-of-domain set. Out-of-domain cells carry the marks of the in-domain table.",
-            "",
-            out_of_domain_table(groups, baselines),
-            "",
-        ]
-        if generalization_plot:
-            lines += [
-                f"![in-domain vs out-of-domain accuracy]({generalization_plot})",
-                "",
-                "Each approach's in-domain accuracy against its out-of-domain accuracy; the further below the "
-                "diagonal, the larger the generalization gap.",
-                "",
-            ]
-    if groups:
-        memory_kinds = sorted(frame["peak_memory_kind"].dropna().unique())
-        lines += [
-            "## Cost",
-            "",
-            f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
-            "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
-            "unfreezes in the encoder; head params: the task head, trained under every approach (BERT's pooler or "
-            "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above). "
-            "Inference: pytest-benchmark's median [interquartile range] over rounds of predicting one batch of the "
-            "eval split (suites/test_inference.py, a pass of its own after training); vs plain: over the plain "
-            "pre-trained classifier timed just before it, ≈ where the two ranges overlap; merged: LoRA folded "
-            "into the weights. – where no inference pass has run.",
-            "",
-            cost_table(single, inference or {}),
-            "",
-            "## Runs",
-            "",
-            runs_table(groups),
-            "",
-        ]
+    if ok.empty:
+        lines += ["No successful runs." if len(frame) else "No runs of this profile, model and data source yet.", ""]
+    for name, kind in sorted(kinds().items(), key=lambda item: (item[1].order, item[0])):
+        runs = ok[ok["kind"] == name] if kind.runs_own_job else single  # a check over other runs reads those
+        if kind.leaderboard and not runs.empty:
+            lines += kind.leaderboard(runs, context)
     if changed:
         lines += [
             "## Runs the declarations have moved on from",
@@ -136,10 +78,6 @@ def render(
             changed_table(changed),
             "",
         ]
-    for name, kind in sorted(kinds().items()):
-        runs = ok[ok["kind"] == name] if kind.runs_own_job else single  # a check over other runs reads those
-        if kind.leaderboard and not runs.empty:
-            lines += kind.leaderboard(runs, groups)
     if not failures.empty:
         lines += [
             "## Failed runs",
@@ -152,6 +90,14 @@ def render(
             "",
         ]
     return "\n".join(lines)
+
+
+def head_description(record: dict[str, Any]) -> str:
+    return (
+        "mean of the token states → linear classifier (the checkpoint was trained with mean pooling)"
+        if record["pooling"] == "mean"
+        else "the architecture's own pooler / pre_classifier over the first token → linear classifier"
+    )
 
 
 def board_files(path: Path) -> dict[str, Path]:

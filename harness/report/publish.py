@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from harness.engine.plan import estimate_keys
 from harness.errors import HarnessError
 from harness.report.board import board_files, write
 from harness.report.drift import Declared
@@ -104,7 +105,6 @@ def publish(
 def reference_wall_times(profile: ProfileSpec) -> dict[tuple, list[float]]:
     """Wall seconds of the published board's runs by harness.engine.plan.estimate_keys (the same job, and any job of
     its kind), for a plan that has no local times yet."""
-    from harness.engine.plan import estimate_keys
 
     times: dict[tuple, list[float]] = {}
     for row in published_runs(profile).to_dict("records"):

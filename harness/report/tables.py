@@ -4,6 +4,7 @@ whether an evaluation kept its predictions or learned."""
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import pandas as pd
@@ -52,3 +53,16 @@ def learned(summary: dict[str, Any] | None, majority_class: int | None) -> bool:
     return bool(
         summary and "predictions" in summary and majority_class is not None and checks.learned(summary, majority_class)
     )
+
+
+@dataclass(frozen=True)
+class BoardContext:
+    """What a suite kind's board section may draw on besides its own runs (harness.report.board builds it)."""
+
+    single: Groups  # successful single-task records by (task, approach), for comparisons
+    baselines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # frozen-feature baselines by task
+    changed: frozenset[tuple[str, str]] = frozenset()  # single-task cells trained under earlier declarations (†)
+    inference: dict[tuple[str, str, str], dict[str, Any]] = field(
+        default_factory=dict
+    )  # latency by (task, approach, variant)
+    plots: dict[str, str] = field(default_factory=dict)  # plot name -> file, where drawn

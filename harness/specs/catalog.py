@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from harness.approaches import validate_method_params
 from harness.errors import SpecError
+from harness.kinds import kinds
 from harness.specs import (
     APPROACHES_DIR,
     PROFILES_DIR,
@@ -143,7 +144,6 @@ def _narrow_suite(suite, cuts: dict, where: str):
 
 def load_suites(tasks: dict, approaches: dict, directory: Path = SUITES_DIR) -> Catalog:
     """Suite YAMLs by name; each names its `kind` (harness.kinds), which picks its schema."""
-    from harness.kinds import kinds
 
     loaders = {name: kind.load for name, kind in kinds().items()}
     catalog: Catalog = Catalog()

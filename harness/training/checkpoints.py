@@ -7,7 +7,9 @@ import copy
 from typing import Any
 
 from harness.approaches import method_of
+from harness.approaches.architectures import architecture_of
 from harness.errors import HarnessError
+from harness.models import build_classifier
 from harness.results import STATE_FILE
 
 
@@ -50,8 +52,6 @@ def restore(job, run_dir):
 def build_model(job, num_labels: int, label_names: list[str]):
     """The plain classifier (the pre-trained model's size), the model the approach trains, and
     the architecture map. Both start from the same seeded weights and head."""
-    from harness.approaches.architectures import architecture_of
-    from harness.models import build_classifier
 
     method, params = method_of(job.approach)
     plain = build_classifier(job.model, num_labels, label_names, job.seed)

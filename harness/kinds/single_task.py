@@ -1,14 +1,120 @@
-"""The single-task sections of a board: in-domain and out-of-domain accuracy, cost, and the runs."""
+"""Single-task fine-tuning as a suite kind: every task × approach × seed (suites/single-task.yaml), each run with
+its frozen-feature baseline beside it (`frozen_features_run`), and the board's in-domain, out-of-domain, cost and
+runs tables."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
+from harness.jobs import Job
+from harness.kinds import SuiteKind, register
 from harness.report.inference import against_plain, latency
-from harness.report.marks import accuracy_cell
-from harness.report.tables import Groups, mean_std, size, table
+from harness.report.marks import MARKS, accuracy_cell
+from harness.report.tables import BoardContext, Groups, mean_std, size, table
+from harness.specs import ApproachSpec, Spec, TaskSpec, check_known, load_spec
+
+
+class SingleTaskSuiteSpec(Spec):
+    kind: Literal["single-task"]
+    name: str
+    description: str
+    tasks: list[str] | None = None  # default: the profile's tasks, else every trainable task
+    approaches: list[str] | None = None  # default: every approach in approaches/
+
+
+def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec]) -> SingleTaskSuiteSpec:
+    suite = load_spec(SingleTaskSuiteSpec, path)
+    where = f"{path.parent.name}/{path.name}"
+    check_known(where, "tasks", suite.tasks or [], tasks)
+    check_known(where, "approaches", suite.approaches or [], approaches)
+    return suite
+
+
+def single_task_jobs(suite: SingleTaskSuiteSpec, session) -> list[Job]:
+    """Every (task, approach, seed): the task's seeds (the profile's, or --seeds), tasks in the profile's order."""
+    names = suite.tasks or session.profile.tasks or [name for name, task in session.tasks.items() if task.trainable]
+    return [
+        session.single_task_job(task, approach, seed)
+        for task in names
+        for approach in suite.approaches or session.approaches
+        for seed in session.seeds_for(task)
+    ]
+
+
+def select(jobs: list[Job], session, ood: bool = False, first_seed: bool = False) -> list[Job]:
+    """`@pytest.mark.harness_jobs(ood=True)`: tasks with an out-of-domain evaluation; `first_seed=True`: each task's
+    first seed."""
+    return [
+        job
+        for job in jobs
+        if (not ood or job.ood_tasks) and (not first_seed or job.seed == session.seeds_for(job.task.name)[0])
+    ]
+
+
+def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
+    groups, baselines = board.single, board.baselines
+    lines = [
+        "## In-domain accuracy (%)",
+        "",
+        in_domain_table(groups, baselines, board.changed),
+        "",
+        MARKS
+        + (
+            ' † trained under earlier declarations: see "Runs the declarations have moved on from".'
+            if board.changed
+            else ""
+        ),
+        "",
+    ]
+    if "plot" in board.plots:
+        lines += [
+            f"![accuracy vs trainable parameters]({board.plots['plot']})",
+            "",
+            "Accuracy against the share of the model's parameters that trained (log scale); red points "
+            "and line: the Pareto front (no other approach is both cheaper and more accurate).",
+            "",
+        ]
+    if any(group[0]["ood"] for group in groups.values()):
+        lines += [
+            "## Out-of-domain accuracy (%)",
+            "",
+            "Gap = in-domain minus out-of-domain accuracy, in points; majority: the training split's majority "
+            "label's rate on the out-of-domain set. Out-of-domain cells carry the marks of the in-domain table.",
+            "",
+            out_of_domain_table(groups, baselines),
+            "",
+        ]
+        if "generalization" in board.plots:
+            lines += [
+                f"![in-domain vs out-of-domain accuracy]({board.plots['generalization']})",
+                "",
+                "Each approach's in-domain accuracy against its out-of-domain accuracy; the further below the "
+                "diagonal, the larger the generalization gap.",
+                "",
+            ]
+    memory_kinds = sorted(runs["peak_memory_kind"].dropna().unique())
+    return lines + [
+        "## Cost",
+        "",
+        f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
+        "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
+        "unfreezes in the encoder; head params: the task head, trained under every approach (BERT's pooler or "
+        "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above). "
+        "Inference: pytest-benchmark's median [interquartile range] over rounds of predicting one batch of the "
+        "eval split (suites/test_inference.py, a pass of its own after training); vs plain: over the plain "
+        "pre-trained classifier timed just before it, ≈ where the two ranges overlap; merged: LoRA folded "
+        "into the weights. – where no inference pass has run.",
+        "",
+        cost_table(runs, board.inference),
+        "",
+        "## Runs",
+        "",
+        runs_table(groups),
+        "",
+    ]
 
 
 def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset()) -> str:
@@ -162,9 +268,15 @@ def runs_table(groups: Groups) -> str:
     )
 
 
-def head_description(record: dict[str, Any]) -> str:
-    return (
-        "mean of the token states → linear classifier (the checkpoint was trained with mean pooling)"
-        if record["pooling"] == "mean"
-        else "the architecture's own pooler / pre_classifier over the first token → linear classifier"
+register(
+    SuiteKind(
+        name="single-task",
+        fixture="single_task",
+        load=load_suite,
+        jobs=single_task_jobs,
+        extras={"frozen_features_run": lambda job, session: session.frozen_features_job(job)},
+        select=select,
+        leaderboard=leaderboard_section,
+        order=0,
     )
+)
