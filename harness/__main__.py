@@ -36,7 +36,7 @@ from harness.specs import (
     spec_files,
 )
 from harness.specs.catalog import (
-    check_profile_tasks,
+    check_profile,
     load_approaches,
     load_profile,
     load_suites,
@@ -50,12 +50,12 @@ KINDS = {"tasks": TASKS_DIR, "approaches": APPROACHES_DIR, "profiles": PROFILES_
 def validate(kind: str, files: list[str]) -> int:
     paths = [Path(f) for f in files] or spec_files(KINDS[kind])
     if kind == "profiles":
-        errors, tasks = {}, load_tasks().specs
-        suites = load_suites(tasks, load_approaches().specs).specs
+        errors, tasks, approaches = {}, load_tasks().specs, load_approaches().specs
+        suites = load_suites(tasks, approaches).specs
         for path in paths:
             try:
                 profile = load_profile(str(path))
-                check_profile_tasks(profile, tasks)
+                check_profile(profile, tasks, approaches)
                 narrow_suites(profile, suites)
             except HarnessError as exc:
                 errors[display_path(path)] = str(exc)
@@ -136,15 +136,21 @@ def write_leaderboard(args: argparse.Namespace) -> int:
 
 
 def check_store(args: argparse.Namespace) -> int:
-    """Lists the store's damaged records; the next run sets each aside and trains its job again."""
+    """Lists the store's damaged records (the next run sets each aside and trains its job again), the records set
+    aside before, and the staging directories of runs that never finished; changes nothing."""
     store = ResultStore(Path(args.results_dir))
     problems = store.problems()
     for path, problem in problems:
         print(f"damaged: {path}: {problem}")
+    leftovers = store.leftovers()
+    for kind, paths in leftovers.items():
+        for path in paths:
+            print(f"{kind}: {path}")
     intact = sum(1 for _ in (store.root / "runs").glob(f"*/{RECORD_FILE}")) - len(problems)
     print(
-        f"{store.root}: {intact} intact records, {len(problems)} damaged"
-        + ("; a run sets them aside and trains their jobs again" if problems else "")
+        f"{store.root}: {intact} intact records, {len(problems)} damaged, {len(leftovers['set aside'])} set aside "
+        f"(kept), {len(leftovers['unfinished'])} unfinished runs (staging; their earlier records are intact)"
+        + ("; a run sets the damaged aside and trains their jobs again" if problems else "")
     )
     return 1 if problems else 0
 

@@ -64,8 +64,9 @@ class DataSource:
         except DataError:
             raise
         except Exception as exc:
+            reason = str(exc) or f"{type(exc).__name__} (an empty file or split?)"
             raise DataError(
-                f"task '{task.name}': cannot load split '{expression}' from {self.describe()}: {exc}"
+                f"task '{task.name}': cannot load split '{expression}' from {self.describe()}: {reason}"
             ) from None
 
     @staticmethod
@@ -94,6 +95,20 @@ def load_examples(task: TaskSpec, source: DataSource, expression: str, limit: in
     return subset(dataset, limit, seed)
 
 
+def check_per_class(task: TaskSpec, dataset, expression: str, minimum: int, profile_source: str) -> None:
+    """A training set with fewer than `minimum` examples of some class cannot show anything: a spec error, naming
+    the task's split and the profile's field, before any training."""
+    counts = np.bincount(np.asarray(dataset[task.label_field], dtype=np.int64), minlength=task.num_labels)
+    short = [(name, int(count)) for name, count in zip(task.label_names, counts, strict=True) if count < minimum]
+    if short:
+        listed = ", ".join(f"{count} of class '{name}'" for name, count in short)
+        raise DataError(
+            f"tasks/{task.name}.yaml: field 'splits': the training set drawn from '{expression}' has {listed} "
+            f"({len(dataset)} examples), fewer than {minimum} per class ({profile_source}: field "
+            "'min_train_examples_per_class')"
+        )
+
+
 def subset(dataset, limit: int | None, seed: int):
     return dataset.shuffle(seed=seed).select(range(limit)) if limit is not None and len(dataset) > limit else dataset
 
@@ -109,13 +124,23 @@ def carve_dev(dataset, examples: int):
 
 def check_fields(task: TaskSpec, dataset, expression: str) -> None:
     where = f"tasks/{task.name}.yaml"
+    if len(dataset) == 0:
+        raise DataError(f"{where}: field 'splits': split '{expression}' has no examples")
     for field_name, column in [("text_fields", c) for c in task.text_fields] + [("label_field", task.label_field)]:
         if column not in dataset.column_names:
             raise DataError(
                 f"{where}: field '{field_name}': column '{column}' not in split '{expression}' "
                 f"(columns: {', '.join(dataset.column_names)})"
             )
-    outside = sorted(label for label in dataset.unique(task.label_field) if not 0 <= label < task.num_labels)
+    labels = dataset.unique(task.label_field)
+    not_ids = [label for label in labels if not isinstance(label, int) or isinstance(label, bool)]
+    if not_ids:
+        raise DataError(
+            f"{where}: field 'label_field': column '{task.label_field}' of split '{expression}' holds "
+            f"{type(not_ids[0]).__name__} values such as {not_ids[0]!r}; labels are class ids 0..{task.num_labels - 1} "
+            "in the order of label_names"
+        )
+    outside = sorted(label for label in labels if not 0 <= label < task.num_labels)
     if outside:
         raise DataError(
             f"{where}: field 'label_names': split '{expression}' has label {outside[0]}, outside the "

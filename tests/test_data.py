@@ -168,3 +168,50 @@ def test_without_a_mirror_an_unreachable_hub_stops_the_main_job_at_once_with_one
         and "127.0.0.1:9" in result.stderr
     )
     assert "--data-dir" in result.stderr and "HARNESS_DATA_DIR" in result.stderr and not list(tmp_path.glob("runs/*"))
+
+
+def test_an_empty_split_is_one_clear_error_naming_the_task_and_split(tmp_path, sst2_spec):
+    write_mirror(tmp_path, "sst2", "train", [])
+    with pytest.raises(
+        DataError, match=r"(task 'sst2': cannot load split 'train' from mirror .*: \S|split 'train' has no)"
+    ):
+        load_examples(sst2_spec, DataSource(tmp_path), "train", limit=None)
+
+
+def test_labels_that_are_not_class_ids_are_refused_naming_the_field(tmp_path, sst2_spec):
+    source = write_mirror(tmp_path, "sst2", "train", [{"sentence": "a", "label": "positive"}])
+    with pytest.raises(DataError, match=r"field 'label_field': column 'label' of split 'train' holds str values"):
+        load_examples(sst2_spec, source, "train", limit=None)
+
+
+def test_a_training_set_with_too_few_examples_of_a_class_is_a_spec_error(tmp_path, sst2_spec):
+    from harness.data import check_per_class
+
+    rows = [{"sentence": f"text {i}", "label": int(i == 0)} for i in range(20)]  # one positive example
+    source = write_mirror(tmp_path, "sst2", "train", rows)
+    train = load_examples(sst2_spec, source, "train", limit=None)
+    with pytest.raises(DataError, match=r"1 of class 'positive' \(20 examples\), fewer than 8 per class"):
+        check_per_class(sst2_spec, train, "train", 8, "profiles/quick.yaml")
+    check_per_class(sst2_spec, train, "train", 1, "profiles/quick.yaml")
+
+
+@pytest.mark.parametrize("split", ["train[:abc%]", "train[1:2:3]", "../train"])
+def test_a_malformed_split_expression_is_refused_when_the_task_is_read(split):
+    with pytest.raises(ValueError, match="is not a split expression"):
+        TaskSpec.model_validate(
+            dict(name="t", dataset={"path": "glue"}, text_fields=["s"], label_names=["a", "b"], splits={"eval": split})
+        )
+
+
+@pytest.mark.parametrize("name", ["../../etc", "/etc", "a/../../b"])
+def test_a_dataset_that_points_out_of_the_mirror_is_refused(name):
+    with pytest.raises(ValueError, match="not a path out of the source"):
+        TaskSpec.model_validate(
+            dict(
+                name="t",
+                dataset={"path": "glue", "name": name},
+                text_fields=["s"],
+                label_names=["a", "b"],
+                splits={"eval": "validation"},
+            )
+        )

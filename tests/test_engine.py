@@ -2,10 +2,12 @@
 their reason, the plan's dependencies, device pinning, a worker killed mid-job, and Ray on the CPU."""
 
 import dataclasses
+import errno
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -291,3 +293,80 @@ def test_time_left_counts_each_kind_of_job_at_its_own_pace(tmp_path):
     assert plan.remaining_estimate(2, {"Probe": [10.0], "Mixture": [300.0]}) == 160.0
     plan.nodes["probe-1"].estimate = 4.0  # timed by an earlier run: that time wins
     assert plan.remaining_estimate(2, {"Probe": [10.0], "Mixture": [300.0]}) == 157.0
+
+
+def test_a_killed_retrain_keeps_the_previous_record_and_its_set_aside_files(job, tmp_path, capsys):
+    """--retrain trains into a staging directory that replaces the run only once complete: killed (twice, so the job
+    fails), the good record stays as it was, and check-store lists the unfinished runs."""
+    from harness.__main__ import main
+    from harness.results import timestamp
+
+    store = ResultStore(tmp_path / "store")
+    (good,) = run([job], store)
+    kept = store.run_dir(job.config_hash) / f"{RECORD_FILE}.damaged-20260101T000000000000"
+    kept.write_text("a record set aside earlier")
+    killed = SelfKillingJob(**vars(job), counter=str(tmp_path / "killed"), kills=99)
+    assert killed.config_hash == job.config_hash
+    (failed,) = run(
+        [killed], store, fresh_after=timestamp(), executor=LocalExecutor(layout([Device("cpu")], 1, cpu_count=1))
+    )
+    assert failed["status"] == "failed" and "died again on its retry" in failed["failure"]
+    assert store.load(job.config_hash) == good and kept.read_text() == "a record set aside earlier"
+    assert len(store.leftovers()["unfinished"]) == 2 and store.leftovers()["set aside"] == [kept]
+    assert main(["check-store", "--results-dir", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "1 intact records, 0 damaged, 1 set aside (kept), 2 unfinished runs" in out and f"set aside: {kept}" in out
+
+    (retrained,) = run([job], store, fresh_after=timestamp())  # a retrain that completes replaces it, keeping the rest
+    assert retrained["finished_at"] > good["finished_at"] and store.load(job.config_hash) == retrained
+    assert (store.run_dir(job.config_hash) / kept.name).read_text() == "a record set aside earlier"
+    assert (store.run_dir(job.config_hash) / STATE_FILE).stat().st_mode & 0o777 == (
+        store.run_dir(job.config_hash) / RECORD_FILE
+    ).stat().st_mode & 0o777
+
+
+class FullDiskExecutor:
+    """Every job's worker finds the disk full (its record cannot be written), as with `ulimit -f` or ENOSPC."""
+
+    retries_crashes, capacity = False, 1
+
+    def describe(self) -> str:
+        return "a full disk"
+
+    def submit(self, job, store, fresh_after, progress_dir):
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        future.set_exception(OSError(errno.ENOSPC, "No space left on device", str(store.run_dir(job.config_hash))))
+        return future
+
+    def release(self, future) -> None:
+        pass
+
+    def crashed(self, exc) -> None:
+        return None
+
+    def worker_pids(self) -> list[int]:
+        return []
+
+    def terminate(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_full_disk_fails_the_job_with_the_path_and_never_hangs(job, tmp_path, monkeypatch):
+    store = ResultStore(tmp_path / "store")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "store" / "staging"))
+
+    monkeypatch.setattr(store, "commit", disk_full)  # the failure record cannot be written either
+    started = time.monotonic()
+    (record,) = run([job], store, executor=FullDiskExecutor())
+    assert time.monotonic() - started < 30
+    assert record["status"] == "failed" and "No space left on device" in record["failure"]
+    assert (
+        str(store.run_dir(job.config_hash)) in record["failure"] and "could not be stored either" in record["failure"]
+    )

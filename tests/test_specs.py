@@ -7,7 +7,7 @@ import pytest
 from harness.__main__ import main
 from harness.errors import SpecError
 from harness.specs import PROFILES_DIR as PROJECT_PROFILES
-from harness.specs import TaskSpec, load_spec
+from harness.specs import TaskSpec, load_spec, read_yaml
 from harness.specs.catalog import load_approaches, load_profile, load_tasks
 
 VALID_TASK = """\
@@ -183,14 +183,24 @@ def test_a_key_given_twice_is_an_error_naming_file_and_line(tmp_path):
     assert "demo.yaml: malformed YAML (line 7" in message and "key 'max_length' is given twice" in message
 
 
-def test_profile_override_of_an_unknown_task_is_refused(tmp_path):
-    from harness.specs.catalog import check_profile_tasks
+def test_a_profile_naming_unknown_tasks_or_approaches_is_refused_with_every_problem_its_file_and_field():
+    from harness.specs.catalog import check_profile
 
-    profile = load_profile("quick").model_copy(
-        update={"task_overrides": {"sst3": load_profile("quick").task_overrides["sst2"]}}
+    quick = load_profile("quick")
+    profile = quick.model_copy(
+        update={
+            "task_overrides": {"sst3": quick.task_overrides["sst2"]},
+            "max_gap_to_full": {"sst2": {"lorra": 0.05}},
+            "learns": {"sst2": ["ful"]},
+        }
     )
-    with pytest.raises(SpecError, match="profile 'quick': field 'task_overrides': unknown or invalid task sst3"):
-        check_profile_tasks(profile, load_tasks().specs)
+    with pytest.raises(SpecError) as refused:
+        check_profile(profile, load_tasks().specs, load_approaches().specs)
+    assert str(refused.value).splitlines() == [
+        "profiles/quick.yaml: field 'task_overrides': unknown or invalid task sst3",
+        "profiles/quick.yaml: field 'learns': unknown or invalid approach ful",
+        "profiles/quick.yaml: field 'max_gap_to_full': unknown or invalid approach lorra",
+    ]
 
 
 def test_a_profile_cuts_a_suite_to_entries_of_its_own_and_says_which_field_is_wrong():
@@ -215,3 +225,33 @@ def test_a_profile_cuts_a_suite_to_entries_of_its_own_and_says_which_field_is_wr
         {"knowledge": {"train_examples": 10}}
     )
     assert "field 'suites.sequential.chain'" in error({"sequential": {"chain": []}})  # a typo of the field name
+
+
+ALIAS_BOMB = "name: bomb\na: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (ALIAS_BOMB, "values once YAML aliases are expanded"),
+        ("metrics: " + "[" * 3000 + "]" * 3000 + "\n", "nested deeper than 32 levels"),
+        ("description: " + "x" * 20_000 + "\n", "field 'description': 20,000 characters, more than 10,000"),
+        ("description: |\n" + "  x\n" * 100_000, "bytes; a spec file holds at most 262,144"),
+    ],
+    ids=["alias-bomb", "deep-nesting", "long-value", "huge-file"],
+)
+def test_a_spec_past_the_bounds_is_refused_at_once_naming_its_file(tmp_path, text, problem):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as refused:
+        read_yaml(path)
+    assert str(refused.value).startswith(f"{path}: ") and problem in str(refused.value)
+
+
+def test_a_profile_board_outside_the_project_is_refused(tmp_path):
+    path = tmp_path / "escape.yaml"
+    path.write_text((PROJECT_PROFILES / "tiny.yaml").read_text() + "leaderboard: ../../x.md\n")
+    with pytest.raises(SpecError, match=r"escape.yaml: field 'leaderboard': .*inside the project"):
+        load_profile(str(path))

@@ -75,10 +75,11 @@ class Engine:
     def _loop(self) -> None:
         try:
             self._schedule()
-        except BaseException as exc:  # tests waiting on a job must not wait forever
+        except BaseException as exc:  # tests waiting on a job must not wait forever: every unfinished job ends
             with self.changed:
-                for node in [*self._open(), *self.in_flight.values()]:
-                    node.finish("failed", reason=f"the job engine stopped: {type(exc).__name__}: {exc}")
+                for node in self.plan.nodes.values():
+                    if node.state not in FINAL:
+                        node.finish("failed", reason=f"the job engine stopped: {type(exc).__name__}: {exc}")
 
     def _schedule(self) -> None:
         while True:
@@ -138,8 +139,10 @@ class Engine:
             if crash and node.attempts > 1:
                 reason += f"; it died again on its retry ({node.attempts} attempts)"
             record = node.job.base_record() | failure(reason) | {"attempts": node.attempts}
-            self.store.fresh_run_dir(node.job.config_hash)  # no half-written state beside the failure
-            self.store.write(record)
+            try:
+                self.store.commit(self.store.staging_dir(node.job.config_hash), record)  # never over a good record
+            except OSError as write_error:  # a full disk: the job fails with both reasons, the session goes on
+                record["failure"] += f"; its failure record could not be stored either ({write_error})"
         else:
             if node.attempts > 1:  # said in the record: this run needed a retry
                 record |= {"attempts": node.attempts, "retried_because": node.reason}

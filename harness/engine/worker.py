@@ -113,7 +113,7 @@ def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: 
         cached = store.load(run_hash)
         if is_fresh(cached, fresh_after):
             return cached
-        run_dir = store.fresh_run_dir(run_hash)  # nothing left from an interrupted attempt
+        run_dir = store.staging_dir(run_hash)  # replaces the run's directory only once complete
         progress.report_to(Path(progress_dir) / f"{job.name}.json" if progress_dir else None)
         started = time.perf_counter()
         record = job.base_record() | {"started_at": timestamp()}
@@ -129,7 +129,8 @@ def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: 
         progress.report_to(None)
         _jobs_run += 1
         record |= {"wall_seconds": time.perf_counter() - started, "worker": worker_description()}
-        store.write(record)
+        if not store.commit(run_dir, record):
+            record["failure"] += "; the previous successful record of this job is kept"
         return record
 
 

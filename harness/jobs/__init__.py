@@ -17,6 +17,7 @@ from harness.data import (
     SUBSET_SEED,
     DataSource,
     carve_dev,
+    check_per_class,
     load_examples,
     resolve_splits,
     subset,
@@ -287,9 +288,9 @@ def load_task_data(job, task: TaskSpec, tokenizer, prefix: str = "", train: bool
     if not train:
         return TaskData(splits, None, None, eval_set)
     dev, rest = carve_dev(load_examples(task, job.source, splits.train, None), job.profile.dev_examples_for(task.name))
-    return TaskData(
-        splits, encoded(subset(rest, job.profile.train_examples_for(task.name), job.seed)), encoded(dev), eval_set
-    )
+    train_set = subset(rest, job.profile.train_examples_for(task.name), job.seed)
+    check_per_class(task, train_set, splits.train, job.profile.min_train_examples_per_class, job.profile.source)
+    return TaskData(splits, encoded(train_set), encoded(dev), eval_set)
 
 
 class measured_training:

@@ -255,10 +255,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.leaderboard_path.exists() or not any(node.ok for node in state.engine.plan.nodes.values())
     ):
         return  # nothing new: the leaderboard on disk already shows these records
-    with contextlib.nullcontext() if state.read_only else state.store.lock("leaderboard"):
-        shown = board.write(
-            state.leaderboard_path, state.store.records(), state.scope(), state.store.root, state.identities()
-        )
+    try:
+        with contextlib.nullcontext() if state.read_only else state.store.lock("leaderboard"):
+            shown = board.write(
+                state.leaderboard_path, state.store.records(), state.scope(), state.store.root, state.identities()
+            )
+    except OSError as exc:  # a full disk: the records are stored; `python -m harness leaderboard` writes it later
+        writer(config)(f"harness: the leaderboard could not be written ({exc}); the runs are in {state.store.root}")
+        return
     published = publish.published_board(state.profile)
     writer(config)(
         f"harness: leaderboard with {shown} runs written to {state.leaderboard_path}"

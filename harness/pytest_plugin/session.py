@@ -24,7 +24,7 @@ from harness.models import resolve_model
 from harness.pytest_plugin.xdist import HOST_WORKER, StoreWaiter
 from harness.report import frame, publish
 from harness.results import ResultStore, timestamp
-from harness.specs.catalog import check_profile_tasks, load_approaches, load_profile, load_tasks
+from harness.specs.catalog import check_profile, load_approaches, load_profile, load_tasks
 
 
 @dataclass
@@ -159,8 +159,8 @@ def _parse_seeds(text: str) -> list[int]:
 
 def build_session(config: pytest.Config) -> HarnessSession:
     profile = load_profile(config.getoption("profile"))
-    tasks = load_tasks().specs
-    check_profile_tasks(profile, tasks)
+    tasks, approaches = load_tasks().specs, load_approaches().specs
+    check_profile(profile, tasks, approaches)
     seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else None
     shared = getattr(config, "workerinput", {}).get("harness_run")  # set by the xdist controller
     started = shared["started"] if shared else timestamp()
@@ -172,7 +172,7 @@ def build_session(config: pytest.Config) -> HarnessSession:
         source=mirror_from(config.getoption("data_dir")),
         store=ResultStore(Path(config.getoption("results_dir"))),
         tasks=tasks,
-        approaches=load_approaches().specs,
+        approaches=approaches,
         leaderboard_path=Path(
             config.getoption("leaderboard") or publish.local_board(Path(config.getoption("results_dir")), profile)
         ),
@@ -180,9 +180,7 @@ def build_session(config: pytest.Config) -> HarnessSession:
         run_id=shared["id"] if shared else f"{os.getpid()}-{int(time.time())}",
         started=started,
     )
-    _ = (
-        session.suites
-    )  # a profile's cut of a suite that does not fit the suite stops the run here, with its file and field
+    _ = session.suites  # a profile's cut of a suite that does not fit it stops the run here, with its file and field
     return session
 
 

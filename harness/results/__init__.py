@@ -17,6 +17,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import uuid
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,6 +26,7 @@ import numpy as np
 from filelock import FileLock
 
 RECORD_FILE = "record.json"
+STAGING_DIR = "staging"  # runs being built (ResultStore.staging_dir)
 STATE_FILE = "trainable_state.safetensors"
 PACKAGES = ("harness", "torch", "transformers", "datasets", "accelerate", "peft", "bitsandbytes")
 
@@ -48,7 +50,8 @@ def file_mode() -> int:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never a partial write."""
+    """Readers see the old file or the new one, never a partial write. A failed write (a full disk) raises OSError
+    naming `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -56,6 +59,9 @@ def atomic_write_text(path: Path, text: str) -> None:
             handle.write(text)
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -201,12 +207,43 @@ class ResultStore:
             if (problem := record_problem(path)[1])
         ]
 
-    def fresh_run_dir(self, run_hash: str) -> Path:
-        """The run's directory, emptied of anything an earlier, interrupted attempt left."""
-        run_dir = self.run_dir(run_hash)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        run_dir.mkdir(parents=True)
-        return run_dir
+    def staging_dir(self, run_hash: str) -> Path:
+        """A new, empty directory to build a run in (`<store>/staging/`, beside `runs/`: the same depth, and never
+        read as a run). It replaces the run's directory only once complete (commit); a run killed meanwhile
+        leaves the previous record as it was, and its staging directory for check-store to list."""
+        path = self.root / STAGING_DIR / f"{run_hash}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        path.mkdir(parents=True)
+        return path
+
+    def commit(self, staged: Path, record: dict[str, Any]) -> bool:
+        """Writes `record` last into `staged`, then puts `staged` in place of the run's directory, set-aside records
+        of the old one moving with it. A failure never replaces a successful record: then `staged` is dropped and
+        False returned."""
+        run_dir = self.run_dir(record["config_hash"])
+        if record["status"] != "ok" and (self.load(record["config_hash"]) or {}).get("status") == "ok":
+            shutil.rmtree(staged, ignore_errors=True)
+            return False
+        atomic_write_text(staged / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True))
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        with signals_held():
+            if run_dir.exists():
+                for kept in run_dir.glob(f"{RECORD_FILE}.damaged-*"):
+                    os.replace(kept, staged / kept.name)
+                retired = self.root / STAGING_DIR / f"{run_dir.name}-replaced-{uuid.uuid4().hex[:8]}"
+                os.replace(run_dir, retired)
+                os.replace(staged, run_dir)
+                shutil.rmtree(retired, ignore_errors=True)
+            else:
+                os.replace(staged, run_dir)
+        return True
+
+    def leftovers(self) -> dict[str, list[Path]]:
+        """What is not an intact record, by kind: records set aside (damaged; kept, never deleted) and the staging
+        directories of runs that never finished (killed, or their disk full; their previous record is intact)."""
+        return {
+            "set aside": sorted((self.root / "runs").glob(f"*/{RECORD_FILE}.damaged-*")),
+            "unfinished": sorted(path for path in (self.root / STAGING_DIR).glob("*") if path.is_dir()),
+        }
 
     def write(self, record: dict[str, Any]) -> None:
         atomic_write_text(

@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_serializer,
@@ -30,7 +31,8 @@ PROFILES_DIR = PROJECT_ROOT / "profiles"
 SUITES_DIR = PROJECT_ROOT / "suites"
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
-SPLIT_PATTERN = re.compile(r"^(?P<base>[A-Za-z0-9_]+)(\[[^\]]*\])?$")
+SLICE_BOUND = r"(-?\d+%?)?"  # datasets' slice syntax: an index or a percentage, either end optional
+SPLIT_PATTERN = re.compile(rf"^(?P<base>[A-Za-z0-9_]+)(\[{SLICE_BOUND}:{SLICE_BOUND}\])?$")
 
 METRICS_DIR = PROJECT_ROOT / "harness" / "metrics"  # evaluate metric modules, loaded by path (harness.training.scoring)
 CLAIM_KINDS = ("", "ood", "multitask", "sequential", "probe")  # `learns` keys: <task>, ood/<task>, ...
@@ -78,6 +80,14 @@ class MetricSpec(BaseModel):
 class DatasetRef(Spec):
     path: str = Field(description="datasets.load_dataset path on the hub, e.g. 'glue'")
     name: str | None = Field(default=None, description="dataset config, e.g. 'sst2'")
+
+    @field_validator("path", "name")
+    @classmethod
+    def _inside_the_source(cls, value: str | None) -> str | None:
+        """Both name a folder of a mirror too (harness.data.DataSource.mirror_dir): never a way out of it."""
+        if value is not None and (value.startswith(("/", "~")) or "\\" in value or ".." in value.split("/")):
+            raise ValueError(f"'{value}': a hub id such as 'glue' or 'stanfordnlp/imdb', not a path out of the source")
+        return value
 
 
 class Splits(Spec):
@@ -192,6 +202,9 @@ class ProfileSpec(Spec):
     )
     tasks: list[str] | None = Field(default=None, description="default: every trainable task in tasks/")
     train_examples: int | None = Field(default=None, ge=1, description="cap per task; default: the whole split")
+    min_train_examples_per_class: int = Field(
+        default=8, ge=1, description="fewer in a drawn training set is a spec error: such a set cannot show anything"
+    )
     dev_examples: int = Field(
         ge=1, description="held out of each training split for choosing hyper-parameters, never trained on"
     )
@@ -245,6 +258,20 @@ class ProfileSpec(Spec):
             if kind not in CLAIM_KINDS or not name:
                 raise ValueError(f"'{key}': expected <task> or {', '.join(f'{k}/<name>' for k in CLAIM_KINDS if k)}")
         return learns
+
+    _source: str | None = PrivateAttr(default=None)  # the file it was read from (harness.specs.catalog.load_profile)
+
+    @property
+    def source(self) -> str:
+        """How errors name this profile: its file where it came from one."""
+        return self._source or f"profile '{self.name}'"
+
+    def named_approaches(self) -> dict[str, set[str]]:
+        """Per field, the approach names it refers to, for a check against approaches/."""
+        return {
+            "learns": {name for names in self.learns.values() if names != "all" for name in names},
+            "max_gap_to_full": {name for bounds in self.max_gap_to_full.values() for name in bounds},
+        }
 
     def named_tasks(self) -> dict[str, set[str]]:
         """Per field, the task names it refers to (probe names excepted), for a check against tasks/."""
@@ -359,9 +386,51 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+MAX_SPEC_BYTES = 256 * 1024  # a spec file: far above any real one, far below what would slow a run down
+MAX_SPEC_DEPTH = 32  # nesting of mappings and lists
+MAX_SPEC_VALUES = 100_000  # values once YAML aliases are expanded (an alias bomb expands to billions)
+MAX_SCALAR_CHARS = 10_000  # one value: it is copied into every record
+
+
+def _bounded(node: yaml.Node, path: Path) -> None:
+    """Rejects, naming the field, a document that nests too deep, expands (through aliases) to too many values, or
+    holds one too long; walked without recursion, so that any depth can be reported."""
+    count, stack = 0, [(node, (), 0)]
+    while stack:
+        current, where, depth = stack.pop()
+        field = ".".join(where) or "(top)"
+        count += 1
+        if count > MAX_SPEC_VALUES:
+            raise SpecError(
+                f"{path}: field '{field}': more than {MAX_SPEC_VALUES:,} values once YAML aliases are expanded"
+            )
+        if depth > MAX_SPEC_DEPTH:
+            raise SpecError(f"{path}: field '{field}': nested deeper than {MAX_SPEC_DEPTH} levels")
+        if isinstance(current, yaml.ScalarNode) and len(current.value) > MAX_SCALAR_CHARS:
+            raise SpecError(
+                f"{path}: field '{field}': {len(current.value):,} characters, more than {MAX_SCALAR_CHARS:,}"
+            )
+        if isinstance(current, yaml.MappingNode):
+            stack += [(value, (*where, str(key.value)), depth + 1) for key, value in current.value]
+        elif isinstance(current, yaml.SequenceNode):
+            stack += [(value, (*where, str(index)), depth + 1) for index, value in enumerate(current.value)]
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: {path.stat().st_size:,} bytes; a spec file holds at most {MAX_SPEC_BYTES:,}")
+        loader = _UniqueKeyLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise SpecError(f"{path}: expected a mapping of fields, got an empty file")
+            _bounded(node, path)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise SpecError(f"{path}: nested deeper than {MAX_SPEC_DEPTH} levels") from None
     except FileNotFoundError:
         raise SpecError(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:

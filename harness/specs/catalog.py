@@ -87,27 +87,35 @@ def load_approaches(directory: Path = APPROACHES_DIR) -> Catalog[ApproachSpec]:
 
 def load_profile(name_or_path: str, directory: Path = PROFILES_DIR) -> ProfileSpec:
     path = Path(name_or_path)
-    if path.suffix in SPEC_SUFFIXES:
-        return load_spec(ProfileSpec, path)
-    candidates = [p for p in spec_files(directory) if p.stem == name_or_path]
-    if not candidates:
-        known = ", ".join(sorted(p.stem for p in spec_files(directory)))
-        raise SpecError(f"unknown profile '{name_or_path}': choose one of {known} ({display_path(directory)}/)")
-    if len(candidates) > 1:
-        raise SpecError(
-            f"profile '{name_or_path}': both {' and '.join(display_path(p) for p in candidates)} exist; keep one"
-        )
-    return load_spec(ProfileSpec, candidates[0])
-
-
-def check_profile_tasks(profile: ProfileSpec, tasks: dict) -> None:
-    """Every task a profile names (in `learns`, `task_overrides`, ...) is a valid task of tasks/."""
-    for field_name, names in profile.named_tasks().items():
-        unknown = sorted(names - set(tasks))
-        if unknown:
+    if path.suffix not in SPEC_SUFFIXES:
+        candidates = [p for p in spec_files(directory) if p.stem == name_or_path]
+        if not candidates:
+            known = ", ".join(sorted(p.stem for p in spec_files(directory)))
+            raise SpecError(f"unknown profile '{name_or_path}': choose one of {known} ({display_path(directory)}/)")
+        if len(candidates) > 1:
             raise SpecError(
-                f"profile '{profile.name}': field '{field_name}': unknown or invalid task {', '.join(unknown)}"
+                f"profile '{name_or_path}': both {' and '.join(display_path(p) for p in candidates)} exist; keep one"
             )
+        path = candidates[0]
+    profile = load_spec(ProfileSpec, path)
+    profile._source = display_path(path)
+    return profile
+
+
+def check_profile(profile: ProfileSpec, tasks: dict, approaches: dict) -> None:
+    """Every task and approach a profile names (in `learns`, `task_overrides`, `max_gap_to_full`, ...) is a valid one
+    of tasks/ and approaches/: every problem at once, each with the profile's file and field."""
+    problems = [
+        f"{profile.source}: field '{field_name}': unknown or invalid {what} {', '.join(sorted(unknown))}"
+        for what, named, known in (
+            ("task", profile.named_tasks(), tasks),
+            ("approach", profile.named_approaches(), approaches),
+        )
+        for field_name, names in named.items()
+        if (unknown := names - set(known))
+    ]
+    if problems:
+        raise SpecError("\n".join(problems))
 
 
 def narrow_suites(profile: ProfileSpec, suites: dict) -> dict:
@@ -170,7 +178,7 @@ def load_all_errors() -> dict[str, str]:
     for path in spec_files(PROFILES_DIR):
         try:
             profile = load_profile(str(path))
-            check_profile_tasks(profile, tasks.specs)
+            check_profile(profile, tasks.specs, approaches.specs)
             narrow_suites(profile, suites.specs)
         except SpecError as exc:
             errors[display_path(path)] = str(exc)

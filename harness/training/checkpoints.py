@@ -4,13 +4,14 @@ run keeps (its trainable tensors only) and how a fine-tuned model is rebuilt fro
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from harness.approaches import method_of
 from harness.approaches.architectures import architecture_of
 from harness.errors import HarnessError
 from harness.models import build_classifier
-from harness.results import STATE_FILE
+from harness.results import STATE_FILE, file_mode
 
 
 def save_trainable(model, arch, run_dir) -> dict[str, Any]:
@@ -22,6 +23,7 @@ def save_trainable(model, arch, run_dir) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / STATE_FILE
     save_file({name: p.detach().float().cpu().contiguous() for name, p in trainable.items()}, str(state_path))
+    os.chmod(state_path, file_mode())  # safetensors writes it private (0600), unlike every other file of a run
     head_params = sum(p.numel() for name, p in trainable.items() if arch.is_head(name))
     total = sum(p.numel() for p in trainable.values())
     return {

@@ -45,12 +45,12 @@ class RayExecutor:
         def write_back(remote: Future) -> None:
             try:
                 record, files = remote.result()
-                run_dir = store.fresh_run_dir(job.config_hash)
+                run_dir = store.staging_dir(job.config_hash)
                 for name, content in files.items():
                     if name != "record.json":
                         (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
                         (run_dir / name).write_bytes(content)
-                store.write(record)  # last: its presence means the run is complete
+                store.commit(run_dir, record)  # in place of the run's directory once complete
                 result.set_result(record)
             except BaseException as exc:
                 result.set_exception(exc)
