@@ -37,8 +37,22 @@ def keyword_task(sst2_spec, model_ref):
 
 def fit(model_ref, sst2_spec, data, tokenizer, seed=0, settings=SETTINGS):
     model = build_classifier(model_ref, sst2_spec.num_labels, sst2_spec.label_names, seed)
-    stats = train(model, TaskBatches(data, tokenizer, settings, seed), settings, make_accelerator(), desc="test")
+    accelerator = make_accelerator(settings)
+    stats = train(model, TaskBatches(data, tokenizer, settings, seed), settings, accelerator, desc="test")
     return model, stats
+
+
+def test_bf16_autocast_learns_says_so_and_keeps_the_weights_fp32(model_ref, sst2_spec, keyword_task):
+    """`precision: bf16` trains under autocast on a CPU too (weights stay fp32) and scores as it trained; 'auto'
+    (fp32 on a CPU) stays out of the job identity, so records from before the setting keep their keys."""
+    data, tokenizer = keyword_task
+    bf16 = SETTINGS.model_copy(update={"precision": "bf16"})
+    model, stats = fit(model_ref, sst2_spec, data, tokenizer, settings=bf16)
+    assert stats.precision == "bf16" and stats.loss_end < 0.5 * stats.loss_start
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert score(model, data, tokenizer, sst2_spec, 32, "cpu", 0).metrics["accuracy"] == 1.0
+    assert fit(model_ref, sst2_spec, data, tokenizer)[1].precision == "fp32"  # auto, on a CPU
+    assert "precision" not in SETTINGS.model_dump() and bf16.model_dump()["precision"] == "bf16"
 
 
 def test_loss_falls_and_every_example_is_seen(model_ref, sst2_spec, keyword_task):

@@ -207,7 +207,7 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     tokenizer = load_tokenizer(job.model)
     data = load_task_data(job, job.task, tokenizer)
     ood_sets = {t.name: (t, load_task_data(job, t, tokenizer, train=False).eval_set) for t in job.ood_tasks}
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(job.training)
     batch_size = job.profile.eval_batch_size
 
     plain, model, arch = build_model(job, job.task.num_labels, job.task.label_names)
@@ -315,5 +315,6 @@ class measured_training:
             "train_samples_per_second": self.stats.samples_per_second,
             "train_loss_start": self.stats.loss_start,
             "train_loss_end": self.stats.loss_end,
+            "precision": self.stats.precision,
             "hardware": describe_hardware(),
         }

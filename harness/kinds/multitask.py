@@ -285,7 +285,7 @@ def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
     )
     loaders = {name: task_loader(d.train_set, tokenizer, job.training.batch_size, job.seed) for name, d in data.items()}
     batches = MixtureBatches(loaders, sampler, steps, job.seed)
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(job.training)
     with measured_training() as measured:
         measured.stats = train(heads, batches, job.training, accelerator, desc=job.name, is_head=arch.is_head)
 

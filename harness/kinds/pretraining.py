@@ -206,7 +206,7 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
             training,
             TaskBatches(texts, tokenizer, settings, job.seed, collate),
             settings,
-            make_accelerator(),
+            make_accelerator(settings),
             desc=f"{job.name} MLM",
         )
         model = training.restored()

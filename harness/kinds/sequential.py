@@ -134,7 +134,7 @@ def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
         job, sum(label_counts), [f"{t.name}/{label}" for t in job.chain for label in t.label_names]
     )
     heads = MultiTaskHeads(model, label_counts)
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(job.training_for(job.chain[0].name))  # precision is the profile's, for every task
     batch_size = job.profile.eval_batch_size
 
     matrix, stages = [], []

@@ -159,6 +159,9 @@ def _parse_seeds(text: str) -> list[int]:
 
 def build_session(config: pytest.Config) -> HarnessSession:
     profile = load_profile(config.getoption("profile"))
+    if config.getoption("precision"):  # part of every training job's identity unless 'auto'
+        training = profile.training.model_copy(update={"precision": config.getoption("precision")})
+        profile = profile.model_copy(update={"training": training})
     tasks, approaches = load_tasks().specs, load_approaches().specs
     check_profile(profile, tasks, approaches)
     seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else None

@@ -8,6 +8,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable
 
+import pandas as pd
+
 import harness
 from harness.kinds import kinds
 from harness.report.drift import Declared, changed_runs, changed_table
@@ -52,6 +54,7 @@ def render(
         f"- **Model:** {scope.model}",
         f"- **Data source:** {shown_source(scope.data_source)}",
         f"- **Hardware:** {'; '.join(sorted(frame['hardware'].dropna().unique())) or 'unknown'}",
+        f"- **Precision:** {precisions(frame)}",
         f"- **Date:** {now:%Y-%m-%d %H:%M} UTC",
         f"- **Harness version:** {harness.__version__}",
         f"- **Runs:** {len(frame)} ({len(failures)} failed); seeds "
@@ -98,6 +101,13 @@ def head_description(record: dict[str, Any]) -> str:
         if record["pooling"] == "mean"
         else "the architecture's own pooler / pre_classifier over the first token → linear classifier"
     )
+
+
+def precisions(frame: pd.DataFrame) -> str:
+    """Which precision the training runs ran at (harness.training.loop.make_accelerator), with their counts."""
+    ran = frame["precision"].dropna().value_counts() if "precision" in frame else pd.Series(dtype=int)
+    said = "; ".join(f"{'bf16 autocast' if name == 'bf16' else name}: {count} runs" for name, count in ran.items())
+    return said or "not recorded (runs from before it was: fp32 on a CPU, bf16 autocast on CUDA)"
 
 
 def board_files(path: Path) -> dict[str, Path]:

@@ -175,6 +175,19 @@ class TrainingSettings(Spec):
     warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
     weight_decay: float = Field(default=0.01, ge=0)
     max_grad_norm: float = Field(default=1.0, gt=0)
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="bf16 autocast (weights and optimizer state stay fp32): 'auto' on CUDA only, 'bf16' on any device "
+        "that has it (CPUs with avx512_bf16 or AMX), 'fp32' nowhere; every record says which ran",
+    )
+
+    @model_serializer(mode="wrap")
+    def _auto_precision_unsaid(self, handler):
+        """'auto' is what every run did before the setting existed: left out of job identities, so their keys stay."""
+        data = handler(self)
+        if data.get("precision") == "auto":
+            del data["precision"]
+        return data
 
 
 class TrainingOverrides(Spec):

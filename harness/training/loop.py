@@ -15,6 +15,7 @@ from typing import Callable
 
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
@@ -36,14 +37,22 @@ class TrainStats:
     seconds: float
     loss_start: float
     loss_end: float
+    precision: str  # what ran: "bf16" (autocast) or "fp32"
 
     @property
     def samples_per_second(self) -> float:
         return self.examples_seen / self.seconds if self.seconds else 0.0
 
 
-def make_accelerator() -> Accelerator:
-    return Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+def make_accelerator(settings: TrainingSettings | None = None) -> Accelerator:
+    """bf16 autocast of the forward passes (training and the scoring after it; master weights and optimizer state
+    stay fp32) as `settings.precision` says: 'auto' on CUDA only, 'bf16' on any device, 'fp32' nowhere."""
+    precision = settings.precision if settings else "auto"
+    bf16 = precision == "bf16" or (precision == "auto" and torch.cuda.is_available())
+    # accelerate keeps one process-wide state and refuses another precision; a warm worker runs one job at a time,
+    # each with its own precision, so the last job's state goes.
+    AcceleratorState._reset_state(reset_partial_state=True)
+    return Accelerator(mixed_precision="bf16" if bf16 else "no")
 
 
 def default_device() -> torch.device:
@@ -156,4 +165,5 @@ def train(
         seconds=seconds,
         loss_start=sum(losses[:window]) / window,
         loss_end=sum(losses[-window:]) / window,
+        precision="bf16" if accelerator.mixed_precision == "bf16" else "fp32",
     )
