@@ -76,6 +76,6 @@ def select(records: Iterable[dict[str, Any]], scope: Scope) -> list[dict[str, An
         & (frame["model"] == scope.model)
         & (frame["data_source"] == scope.data_source)
         & (frame["kind"] != "sweep")
-    )  # sweeps: hyper-parameter search on the dev slice (harness.sweep), not results
+    )  # sweeps: hyper-parameter search on the dev slice (harness.jobs.sweep), not results
     newest = frame[in_scope].sort_values("finished_at", kind="stable").drop_duplicates(RUN_KEY, keep="last")
     return newest.sort_values(RUN_KEY, kind="stable")["record"].tolist()

@@ -48,7 +48,7 @@ def kept(summary: dict[str, Any] | None) -> bool:
 
 
 def learned(summary: dict[str, Any] | None, majority_class: int | None) -> bool:
-    """Whether a kept evaluation beats its majority class by 2 standard errors (harness.checks); derived
+    """Whether a kept evaluation beats its majority class by 2 standard errors (harness.results.checks); derived
     numbers (transfer, forgetting) are only computed against models that learned."""
     return bool(
         summary and "predictions" in summary and majority_class is not None and checks.learned(summary, majority_class)
