@@ -115,6 +115,20 @@ def test_suite_claim_passes_a_model_that_learned(claim):
     CLAIMS[claim](run(0.85))
 
 
+def test_a_gate_pinned_at_the_majority_rate_still_fails_a_constant_predictor():
+    """A pinned self-reference as close to the majority rate as the constant predictor itself (so within its
+    distance) still fails it: every gate first asks that the majority class be beaten by 2 standard errors."""
+    constant = run(None)
+    pinned = SimpleNamespace(**{**vars(GATE), "name": "pinned-sst2-m"})
+    pinned.accuracy, pinned.source_standard_error = constant.record["metrics"]["accuracy"], 0.03
+    gate = suite("test_published").test_full_fine_tuning_reproduces_the_published_accuracy
+    with pytest.raises(AssertionError, match="over the majority class"):
+        gate(pinned, SimpleNamespace(require=lambda job: constant))
+    learned = run(0.62)
+    pinned.accuracy = learned.record["metrics"]["accuracy"]
+    gate(pinned, SimpleNamespace(require=lambda job: learned))
+
+
 def test_claim_is_skipped_where_the_profile_makes_none():
     rte = run(None)
     rte.record["task"] = "rte"

@@ -78,6 +78,7 @@ def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_pa
             "seed": seed,
             "hardware": "CPU test",
             "data_source": "mirror x",
+            "majority_class": 0,
             "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)},
         }
 
@@ -98,6 +99,18 @@ def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_pa
         {"sst2": 0.875},
         {"rte": 0.75},
     ]
+    # Runs at the majority class are never pinned: the reference would let a constant predictor pass.
+    constant = [
+        {
+            **record(seed, 0),
+            "task": "qnli",
+            "eval": {**record(seed, 0)["eval"], "predictions": encode_ids(np.zeros_like(labels))},
+        }
+        for seed in (0, 1)
+    ]
+    with pytest.raises(SpecError, match="runs on qnli do not beat the majority class"):
+        pin(path, constant, "other-model", "full", "constant", TASKS, APPROACHES)
+    assert pin(path, constant, "minilm", "full", "constant", TASKS, APPROACHES, if_missing=True) is None
 
 
 def test_the_leaderboard_shows_each_gate_with_its_verdict():
@@ -122,6 +135,7 @@ def test_the_leaderboard_shows_each_gate_with_its_verdict():
             "model": "distilbert-base-uncased",
             "profile": "full",
             "split_spec": split_spec or TASKS[task].splits.describe(),
+            "majority_class": 0,
             "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)},
         }
 

@@ -21,7 +21,7 @@ from harness.errors import SpecError
 from harness.jobs import Job
 from harness.kinds import SuiteKind, register
 from harness.report.tables import BoardContext, table
-from harness.results.checks import STANDARD_ERRORS, correct, reference_gap
+from harness.results.checks import STANDARD_ERRORS, clears, correct, gain_over_majority_pooled, reference_gap
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -152,6 +152,17 @@ def pin(
             "remove it to pin another run"
         )
     runs = {task: task_runs for task, task_runs in runs.items() if task not in pinned}
+    at_majority = sorted(
+        task
+        for task, task_runs in runs.items()
+        if not clears(*gain_over_majority_pooled([r["eval"] for r in task_runs], task_runs[0]["majority_class"]))
+    )
+    if at_majority and not if_missing:
+        raise SpecError(
+            f"{model}'s {approach} runs on {', '.join(at_majority)} do not beat the majority class by "
+            f"{STANDARD_ERRORS} standard errors: a reference pinned from them would let a constant predictor pass"
+        )
+    runs = {task: task_runs for task, task_runs in runs.items() if task not in at_majority}  # pinned once learned
     if not runs:
         return None
     intervals = {
@@ -214,16 +225,17 @@ def leaderboard_section(single: pd.DataFrame, board: BoardContext) -> list[str]:
                 elif reason := other_splits(tasks[task], runs):
                     rows.append(row + ["–", "–", "–", f"skipped: {reason}"])
                 else:
-                    mean, tolerance = reference_gap(
-                        [run["eval"] for run in runs], accuracy, reference.source_standard_error.get(task, 0.0)
-                    )
+                    summaries = [run["eval"] for run in runs]
+                    mean, tolerance = reference_gap(summaries, accuracy, reference.source_standard_error.get(task, 0.0))
+                    learned = clears(*gain_over_majority_pooled(summaries, runs[0]["majority_class"]))
+                    verdict = "within" if abs(mean - accuracy) <= tolerance else "OUTSIDE: the gate fails"
                     rows.append(
                         row
                         + [
                             f"{100 * mean:.1f}",
                             f"{100 * (mean - accuracy):+.1f}",
                             f"±{100 * tolerance:.1f}",
-                            "within" if abs(mean - accuracy) <= tolerance else "OUTSIDE: the gate fails",
+                            verdict if learned else "at the majority class: the gate fails",
                         ]
                     )
     if not rows:

@@ -96,10 +96,28 @@ def reference_gap(
     return interval.mean, STANDARD_ERRORS * math.hypot(interval.standard_error, reference_standard_error)
 
 
+def gain_over_majority_pooled(summaries: list[dict[str, Any]], majority_class: int) -> tuple[float, float]:
+    """Over every seed's run (same examples), accuracy minus the majority class's, and its standard error."""
+    difference = np.stack([correct(s) - majority_correct(s, majority_class) for s in summaries])
+    interval = bootstrap(difference)
+    return interval.mean, interval.standard_error
+
+
 def near_reference(
-    summaries: list[dict[str, Any]], reference: float, reference_standard_error: float, what: str
+    summaries: list[dict[str, Any]],
+    majority_class: int,
+    reference: float,
+    reference_standard_error: float,
+    what: str,
 ) -> None:
-    """The mean accuracy over seeds is within 2 standard errors of a reference accuracy (reference_gap)."""
+    """The runs beat the majority class by 2 standard errors (pooled over seeds) — a gate no model that learned
+    nothing can pass, however close the reference lies to the majority rate — and their mean accuracy over seeds
+    is within 2 standard errors of the reference accuracy (reference_gap)."""
+    gain, standard_error = gain_over_majority_pooled(summaries, majority_class)
+    assert clears(gain, standard_error), (
+        f"{what}: accuracy is {100 * gain:+.1f} points over the majority class over {len(summaries)} seeds; a gate "
+        f"needs > {STANDARD_ERRORS} standard errors ({100 * STANDARD_ERRORS * standard_error:.1f} points) first"
+    )
     mean, tolerance = reference_gap(summaries, reference, reference_standard_error)
     assert abs(mean - reference) <= tolerance, (
         f"{what}: accuracy {mean:.3f} over {len(summaries)} seeds is {100 * (mean - reference):+.1f} points "
