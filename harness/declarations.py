@@ -82,9 +82,11 @@ class Declarations:
         """Every job declared here that leaves a record of its own (every kind's, and the jobs its extra fixtures
         read: the frozen-feature baselines), by run key: the identity it would train with today, as the store keeps
         it (JSON: tuples become lists)."""
-        declared = []
+        declared = {}  # by name: an extra job (one baseline per task and seed) is shared by many jobs
         for name, kind in kinds().items():
             if kind.runs_own_job:
                 for job in self.suite_jobs(name):
-                    declared += [job, *(extra(job, self) for extra in kind.extras.values())]
-        return {run_key(job.base_record()): json.loads(json.dumps(job.identity())) for job in declared}
+                    for each in (job, *(extra(job, self) for extra in kind.extras.values())):
+                        declared.setdefault(each.name, each)
+        records = [job.base_record() for job in declared.values()]  # each holds its identity as `config`
+        return {run_key(record): json.loads(json.dumps(record["config"])) for record in records}

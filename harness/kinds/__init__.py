@@ -40,6 +40,24 @@ class SuiteKind:
     order: int = 50
 
 
+def at_suite_seeds(expand: Callable[..., list]) -> Callable[[Any, Any], list]:
+    """A kind's `jobs` from a function of (suite, tasks, approaches, model, profile, seeds, source), called with the
+    session's, at the seeds of the suites (multi-task and sequential kinds)."""
+
+    def jobs(suite, session) -> list:
+        return expand(
+            suite,
+            session.tasks,
+            session.approaches,
+            session.model,
+            session.profile,
+            session.suite_seeds,
+            session.source,
+        )
+
+    return jobs
+
+
 KINDS: dict[str, SuiteKind] = {}
 
 

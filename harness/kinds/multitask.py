@@ -21,7 +21,7 @@ from pydantic import Field
 from harness.data import DataSource
 from harness.errors import HarnessError, SpecError
 from harness.jobs import Job, TrainingJob, common_record, load_task_data, measured_training
-from harness.kinds import SuiteKind, register
+from harness.kinds import SuiteKind, at_suite_seeds, register
 from harness.models import ModelRef, load_tokenizer
 from harness.report.tables import BoardContext, grouped, mean_std, size, table
 from harness.specs import (
@@ -424,15 +424,7 @@ register(
         name="multitask",
         fixture="multitask",
         load=load_suite,
-        jobs=lambda suite, session: multitask_jobs(
-            suite,
-            session.tasks,
-            session.approaches,
-            session.model,
-            session.profile,
-            session.suite_seeds,
-            session.source,
-        ),
+        jobs=at_suite_seeds(multitask_jobs),
         leaderboard=leaderboard_section,
     )
 )

@@ -18,7 +18,7 @@ from pydantic import Field
 from harness.data import DataSource
 from harness.errors import SpecError
 from harness.jobs import TrainingJob, common_record, load_task_data, measured_training
-from harness.kinds import SuiteKind, register
+from harness.kinds import SuiteKind, at_suite_seeds, register
 from harness.models import ModelRef, load_tokenizer
 from harness.report.tables import BoardContext, grouped, kept, learned, mean_std, table
 from harness.results.forgetting import average_forgetting, backward_transfer, forgetting
@@ -287,15 +287,7 @@ register(
         name="sequential",
         fixture="sequential",
         load=load_sequential_suite,
-        jobs=lambda suite, session: sequential_jobs(
-            suite,
-            session.tasks,
-            session.approaches,
-            session.model,
-            session.profile,
-            session.suite_seeds,
-            session.source,
-        ),
+        jobs=at_suite_seeds(sequential_jobs),
         leaderboard=leaderboard_section,
     )
 )
