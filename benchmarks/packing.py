@@ -52,14 +52,14 @@ def run_once(args, jobs_per_device: int) -> dict:
         result = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
         wall = time.perf_counter() - started
         records = [r for r in ResultStore(Path(store)).records()]
-    if result.returncode != 0 or not records or any(r["status"] != "ok" for r in records):
+    if result.returncode != 0 or not records or not all(r.ok for r in records):
         raise SystemExit(f"jobs-per-device {jobs_per_device} failed ({result.returncode}):\n{result.stdout[-3000:]}")
     return {
         "wall": wall,
         "jobs": len(records),
-        "peaks": [r["peak_memory_bytes"] for r in records],
-        "kind": records[0]["peak_memory_kind"],
-        "hardware": records[0]["hardware"],
+        "peaks": [r.peak_memory_bytes for r in records],
+        "kind": records[0].peak_memory_kind,
+        "hardware": records[0].hardware,
     }
 
 

@@ -15,7 +15,9 @@ import argparse
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -79,7 +81,13 @@ def step_seconds(args, precision: str) -> float:
     return statistics.median(times)
 
 
-def whole_job(args, precision: str) -> dict:
+@dataclass(frozen=True)
+class JobResult:
+    record: Any  # harness.jobs.SingleTaskRecord
+    end_to_end_seconds: float
+
+
+def whole_job(args, precision: str) -> JobResult:
     from harness.engine import run
     from harness.engine.devices import Device, layout
     from harness.engine.executors.local import LocalExecutor
@@ -93,9 +101,9 @@ def whole_job(args, precision: str) -> dict:
             executor=LocalExecutor(layout([Device("cpu")], 1, cpu_count=args.threads)),
         )
         wall = time.perf_counter() - started
-    if record["status"] != "ok":
-        raise SystemExit(f"{precision}: {record['failure']}")
-    return record | {"end_to_end_seconds": wall}
+    if not record.ok:
+        raise SystemExit(f"{precision}: {record.failure}")
+    return JobResult(record, wall)
 
 
 def main() -> None:
@@ -121,29 +129,31 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     steps: dict[str, list[float]] = {p: [] for p in PRECISIONS}
-    jobs: dict[str, list[dict]] = {p: [] for p in PRECISIONS}
+    jobs: dict[str, list[JobResult]] = {p: [] for p in PRECISIONS}
     for index in range(args.rounds):
         order = PRECISIONS if index % 2 == 0 else PRECISIONS[::-1]  # alternate which goes first
         for precision in order:
             steps[precision].append(step_seconds(args, precision))
         for precision in order:
             jobs[precision].append(whole_job(args, precision))
-            record = jobs[precision][-1]
+            done = jobs[precision][-1]
             print(
                 f"round {index + 1} {precision}: step {steps[precision][-1]:.3f} s, "
-                f"job {record['end_to_end_seconds']:.1f} s "
-                f"(train {record['train_seconds']:.1f} s), accuracy {100 * record['metrics']['accuracy']:.1f}",
+                f"job {done.end_to_end_seconds:.1f} s "
+                f"(train {done.record.train_seconds:.1f} s), accuracy {100 * done.record.eval.accuracy:.1f}",
                 flush=True,
             )
 
     def median(precision: str, field: str) -> float:
-        return statistics.median(r[field] for r in jobs[precision])
+        return statistics.median(
+            r.end_to_end_seconds if field == "end_to_end_seconds" else getattr(r.record, field) for r in jobs[precision]
+        )
 
-    fp32, bf16 = jobs["fp32"][-1], jobs["bf16"][-1]
-    difference = paired_bootstrap({0: correct(bf16["eval"])}, {0: correct(fp32["eval"])})
+    fp32, bf16 = jobs["fp32"][-1].record, jobs["bf16"][-1].record
+    difference = paired_bootstrap({0: correct(bf16.eval)}, {0: correct(fp32.eval)})
     print(
         f"\n{args.profile} profile, {args.task} {args.approach}, seed 0, {args.threads} torch thread(s), "
-        f"{fp32['hardware']}; medians of {args.rounds} rounds, alternating\n"
+        f"{fp32.hardware}; medians of {args.rounds} rounds, alternating\n"
     )
     print("| measure | fp32 | bf16 autocast | bf16 / fp32 speed-up |\n|---|---|---|---|")
     step_fp32, step_bf16 = statistics.median(steps["fp32"]), statistics.median(steps["bf16"])
@@ -157,12 +167,12 @@ def main() -> None:
             f"×{median('fp32', field) / median('bf16', field):.2f} |"
         )
     print(
-        f"| accuracy (%) | {100 * fp32['metrics']['accuracy']:.1f} | {100 * bf16['metrics']['accuracy']:.1f} | "
+        f"| accuracy (%) | {100 * fp32.eval.accuracy:.1f} | {100 * bf16.eval.accuracy:.1f} | "
         f"difference {100 * difference.mean:+.1f} [{100 * difference.low:.1f}, {100 * difference.high:.1f}]"
         f"{' (within noise)' if not difference.excludes_zero() else ''} |"
     )
-    same = np.mean(decode_ids(bf16["eval"]["predictions"]) == decode_ids(fp32["eval"]["predictions"]))
-    print(f"\nSame prediction on {100 * same:.1f} % of the {fp32['eval']['examples']} evaluation examples.")
+    same = np.mean(decode_ids(bf16.eval.predictions) == decode_ids(fp32.eval.predictions))
+    print(f"\nSame prediction on {100 * same:.1f} % of the {fp32.eval.examples} evaluation examples.")
 
 
 if __name__ == "__main__":

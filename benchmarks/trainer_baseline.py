@@ -76,15 +76,15 @@ def harness_child(args) -> dict:
             ResultStore(Path(store)),
             executor=LocalExecutor(layout([Device("cpu")], per_device, cpu_count=args.threads)),
         )
-    failed = [r["failure"] for r in records if r["status"] != "ok"]
+    failed = [r.failure for r in records if not r.ok]
     if failed:
         raise SystemExit(failed[0])
     return summary(
         [
             {
-                "accuracy": r["metrics"]["accuracy"],
-                "ood_accuracy": {k: v["metrics"]["accuracy"] for k, v in r["ood"].items()},
-                "train_samples_per_second": r["train_samples_per_second"],
+                "accuracy": r.eval.accuracy,
+                "ood_accuracy": {k: v.accuracy for k, v in r.ood.items()},
+                "train_samples_per_second": r.train_samples_per_second,
             }
             for r in records
         ],

@@ -164,7 +164,7 @@ def pin_reference(args: argparse.Namespace) -> int:
     path = SUITES_DIR / f"{args.suite}.yaml"
     tasks, approaches = load_tasks().specs, load_approaches().specs
     approach = references.load_reference_suite(path, tasks, approaches).approach
-    finished = max((r["finished_at"] for r in records), default="")[:10]
+    finished = max((r.finished_at for r in records), default="")[:10]
     reference = references.pin(
         path,
         records,
@@ -210,7 +210,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     summary = sweep.summarise(jobs, records)
     for value, accuracy in summary["dev_accuracy"].items():
         print(f"{args.parameter}={value}: dev accuracy {100 * accuracy:.1f}")
-    failed = [r.get("failure") for r in records if r.get("status") != "ok"]
+    failed = [r.failure for r in records if not r.ok]
     noise = ", ".join(summary["within_noise_of_chosen"]) or "none"
     print(
         f"chosen: {args.parameter}={summary['chosen']} (within noise of it on the dev slice: {noise}); written to "

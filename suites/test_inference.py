@@ -60,7 +60,7 @@ def test_inference_latency(variant, single_task_run, benchmark):
         seed=job.seed,
         examples=len(examples),
         device=str(device),
-        config_hash=single_task_run.record["config_hash"],
+        config_hash=single_task_run.record.config_hash,
     )
     predictions = benchmark.pedantic(predict, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS, iterations=1)
     assert predictions.shape == (len(examples),)

@@ -13,14 +13,14 @@ def test_probes_read_knowledge_before_and_after(probe_run, harness):
     """Knowledge lost is only measured where there was knowledge to lose, and what remains is measured
     on an encoder that still tells examples apart: both probes beat the probe's majority class."""
     record = probe_run.record
-    checks.require_claim(harness.profile, f"probe/{record['probe_task']}", record["approach"])
+    checks.require_claim(harness.profile, f"probe/{record.probe_task}", record.approach)
     checks.beats_majority(
-        record["probe_before_eval"],
-        record["probe_before_eval"]["majority_class"],
-        f"{record['probe_task']} probe, pre-trained",
+        record.probe_before_eval,
+        record.probe_before_eval.majority_class,
+        f"{record.probe_task} probe, pre-trained",
     )
     checks.beats_majority(
-        record["probe_after_eval"],
-        record["probe_after_eval"]["majority_class"],
-        f"{record['probe_task']} probe after {probe_run.job.name}",
+        record.probe_after_eval,
+        record.probe_after_eval.majority_class,
+        f"{record.probe_task} probe after {probe_run.job.name}",
     )

@@ -8,14 +8,14 @@ pytestmark = pytest.mark.ood
 
 def test_both_pipelines_scored_on_the_same_splits(pretraining_run, harness):
     adapted, baseline = pretraining_run.record, harness.require(pretraining_run.job.fine_tuning).record
-    assert adapted["baseline"] == baseline["config_hash"]
-    assert adapted["split_spec"] == baseline["split_spec"] and adapted["eval_examples"] == baseline["eval_examples"]
-    assert set(adapted["ood"]) == set(baseline["ood"])
+    assert adapted.baseline == baseline.config_hash
+    assert adapted.split_spec == baseline.split_spec and adapted.eval_examples == baseline.eval_examples
+    assert set(adapted.ood) == set(baseline.ood)
 
 
 def test_masked_language_model_loss_fell(pretraining_run):
-    mlm = pretraining_run.record["mlm"]
-    assert mlm["examples"] > 0 and mlm["train_steps"] > 0
-    assert mlm["train_loss_end"] < mlm["train_loss_start"], (
-        f"MLM loss went from {mlm['train_loss_start']:.3f} to {mlm['train_loss_end']:.3f}"
+    mlm = pretraining_run.record.mlm
+    assert mlm.examples > 0 and mlm.train_steps > 0
+    assert mlm.train_loss_end < mlm.train_loss_start, (
+        f"MLM loss went from {mlm.train_loss_start:.3f} to {mlm.train_loss_end:.3f}"
     )

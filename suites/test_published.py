@@ -14,8 +14,8 @@ def test_full_fine_tuning_reproduces_the_published_accuracy(reference_job, harne
     if reason := references.other_splits(gate.task, records):
         pytest.skip(f"{gate.name}: {reason}")
     checks.near_reference(
-        [record["eval"] for record in records],
-        records[0]["majority_class"],
+        [record.eval for record in records],
+        records[0].majority_class,
         gate.accuracy,
         gate.source_standard_error,
         f"{gate.task.name} {gate.suite.approach} on {gate.reference.model} vs {gate.reference.source}",

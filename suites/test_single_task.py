@@ -12,25 +12,25 @@ from harness.results import RECORD_FILE, STATE_FILE, checks
 
 def test_beats_majority_class(single_task_run, harness):
     record = single_task_run.record
-    checks.require_claim(harness.profile, record["task"], record["approach"])
-    checks.beats_majority(record["eval"], record["majority_class"], f"{record['task']} {record['approach']}")
+    checks.require_claim(harness.profile, record.task, record.approach)
+    checks.beats_majority(record.eval, record.majority_class, f"{record.task} {record.approach}")
 
 
 def test_training_loss_decreased(single_task_run, harness):
     record = single_task_run.record
-    checks.require_claim(harness.profile, record["task"], record["approach"])
+    checks.require_claim(harness.profile, record.task, record.approach)
     checks.loss_fell(record, single_task_run.job.name)
 
 
 def test_not_below_frozen_features(single_task_run, frozen_features_run, harness):
     """No approach is significantly below a logistic regression on the frozen encoder's features (paired, same
     examples)."""
-    task = single_task_run.record["task"]
+    task = single_task_run.record.task
     if task not in harness.profile.beats_frozen_features:
         pytest.skip(f"profile '{harness.profile.name}' makes no claim against the frozen-feature baseline on {task}")
     checks.not_below_baseline(
-        single_task_run.record["eval"],
-        frozen_features_run.record["eval"],
+        single_task_run.record.eval,
+        frozen_features_run.record.eval,
         harness.profile.beats_frozen_features[task],
         single_task_run.job.name,
     )
@@ -39,18 +39,18 @@ def test_not_below_frozen_features(single_task_run, frozen_features_run, harness
 def test_result_record_is_complete(single_task_run, single_task_job):
     record = single_task_run.record
     assert (single_task_run.run_dir / RECORD_FILE).is_file()
-    assert (single_task_run.run_dir / STATE_FILE).stat().st_size == record["trainable_state_bytes"] > 0
+    assert (single_task_run.run_dir / STATE_FILE).stat().st_size == record.trainable_state_bytes > 0
     job = single_task_job
-    assert (record["task"], record["approach"], record["seed"]) == (job.task.name, job.approach.name, job.seed)
-    assert 0 < record["trainable_params"] == record["method_params"] + record["head_params"]
-    assert record["head_params"] > 0, "the head trains under every approach"
-    assert record["trainable_params"] <= record["model_params"]
-    assert record["peak_memory_bytes"] > 0 and record["peak_memory_kind"]
-    assert record["train_samples_per_second"] > 0 and record["eval_samples_per_second"] > 0
-    assert record["split_spec"].startswith("train=")
-    assert record["eval"]["examples"] == len(checks.correct(record["eval"])) == record["eval_examples"]
-    assert record["dev_examples"] == len(checks.correct(record["dev"])) > 0
-    assert math.isclose(checks.correct(record["eval"]).mean(), single_task_run.accuracy), (
+    assert (record.task, record.approach, record.seed) == (job.task.name, job.approach.name, job.seed)
+    assert 0 < record.trainable_params == record.method_params + record.head_params
+    assert record.head_params > 0, "the head trains under every approach"
+    assert record.trainable_params <= record.model_params
+    assert record.peak_memory_bytes > 0 and record.peak_memory_kind
+    assert record.train_samples_per_second > 0 and record.eval_samples_per_second > 0
+    assert record.split_spec.startswith("train=")
+    assert record.eval.examples == len(checks.correct(record.eval)) == record.eval_examples
+    assert record.dev_examples == len(checks.correct(record.dev)) > 0
+    assert math.isclose(checks.correct(record.eval).mean(), single_task_run.accuracy), (
         "kept predictions give the reported accuracy"
     )
-    assert all(math.isfinite(v) for v in record["metrics"].values())
+    assert all(math.isfinite(v) for v in record.metrics.values())

@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+from record_factory import make_record
 from test_leaderboard import SCOPE, record
 
 from harness.engine import plan as plan_module
@@ -229,9 +230,7 @@ def test_estimates_come_from_the_reference_scaled_by_this_machines_speed(tmp_pat
     for task, seconds in (("sst2", 100.0), ("rte", 40.0)):
         for key in plan_module.estimate_keys(TimedJob(task).base_record()):
             reference.setdefault(key, []).append(seconds)
-    store.write(
-        TimedJob("sst2").base_record() | {"config_hash": "a1", "config": {}, "status": "ok", "wall_seconds": 50.0}
-    )
+    store.write(make_record(**TimedJob("sst2").base_record(), config_hash="a1", wall_seconds=50.0))
     jobs = [TimedJob("sst2"), TimedJob("rte")]
     plan = Plan.build(jobs, store, reference=reference)
     assert plan.speed_ratio() == 0.5  # this machine took 50 s where the reference took 100

@@ -8,9 +8,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from record_factory import make_record
 
 from harness.pytest_plugin.session import TrainedRun
 from harness.results import encode_ids
+from harness.results.record import EvaluationRecord, Record
 from harness.specs import PROJECT_ROOT
 from harness.specs.catalog import load_profile, load_tasks
 
@@ -44,37 +46,54 @@ def evaluation(right: float, seed: int = 0) -> dict:
     }
 
 
-def record(right: float | None, seed: int = 0) -> dict:
-    scored = evaluation(right, seed)
-    loss_end = 0.69 if right is None else 0.4
-    return {
-        "task": "sst2",
-        "approach": "lora",
-        "majority_class": MAJORITY,
-        "split_spec": SST2.splits.describe(),
-        "metrics": scored["metrics"],
-        "eval": scored,
-        "ood": {"imdb": evaluation(right)},
-        "train_loss_start": 0.69,
-        "train_loss_end": loss_end,
-        "tasks": ["sst2", "mnli"],
-        "per_task": {"sst2": scored, "mnli": evaluation(right)},
-        "chain": ["sst2", "mnli"],
-        "stages": [{"evaluations": {"sst2": scored}}, {"evaluations": {"mnli": evaluation(right)}}],
-        "probe_task": "word-content",
-        "probe_before_eval": evaluation(0.8),
-        "probe_after_eval": scored,
+def record(right: float | None, seed: int = 0, kind: str = "single-task") -> Record:
+    """The record of a `kind` of job whose every evaluation is `evaluation(right, seed)`-like."""
+    scored = EvaluationRecord(**evaluation(right, seed))
+    other = EvaluationRecord(**evaluation(right))
+    split = dict(split_spec=SST2.splits.describe(), train_examples=100)
+    by_kind = {
+        "single-task": dict(
+            train_loss_start=0.69,
+            train_loss_end=0.69 if right is None else 0.4,
+            majority_class=MAJORITY,
+            **split,
+            metrics=scored.metrics,
+            eval=scored,
+            ood={"imdb": other},
+        ),
+        "multitask": dict(
+            tasks=["sst2", "mnli"],
+            per_task={"sst2": scored.model_dump() | split, "mnli": other.model_dump() | split},
+        ),
+        "sequential": dict(
+            chain=["sst2", "mnli"],
+            stages=[
+                dict(task="sst2", **split, evaluations={"sst2": scored}),
+                dict(task="mnli", **split, evaluations={"mnli": other}),
+            ],
+        ),
+        "probe": dict(
+            probe_task="word-content", probe_before_eval=EvaluationRecord(**evaluation(0.8)), probe_after_eval=scored
+        ),
     }
+    return make_record(
+        kind=kind,
+        task="sst2",
+        approach="lora",
+        **by_kind[kind],
+    )
 
 
-def run(right: float | None, seed: int = 0) -> TrainedRun:
-    return TrainedRun(job=SimpleNamespace(name="sst2-lora-seed0"), record=record(right, seed), run_dir=Path("."))
+def run(right: float | None, seed: int = 0, kind: str = "single-task") -> TrainedRun:
+    return TrainedRun(job=SimpleNamespace(name="sst2-lora-seed0"), record=record(right, seed, kind), run_dir=Path("."))
 
 
 HARNESS = SimpleNamespace(
     profile=load_profile("quick")
 )  # claims SST-2 and MNLI learn, and beats frozen features on SST-2
-FROZEN_FEATURES = TrainedRun(job=None, record={"eval": evaluation(0.78)}, run_dir=Path("."))
+FROZEN_FEATURES = TrainedRun(
+    job=None, record=make_record(kind="frozen-features", eval=evaluation(0.78)), run_dir=Path(".")
+)
 # A published 85 % for full fine-tuning on SST-2, checked against two seeds' runs.
 GATE = SimpleNamespace(
     name="published-sst2-m",
@@ -104,15 +123,18 @@ CLAIMS = {
 }
 
 
+KIND_OF_CLAIM = {"multi-task floor": "multitask", "sequential floor": "sequential", "knowledge probes": "probe"}
+
+
 @pytest.mark.parametrize("claim", CLAIMS)
 def test_suite_claim_fails_on_a_constant_predictor(claim):
     with pytest.raises(AssertionError):
-        CLAIMS[claim](run(None))
+        CLAIMS[claim](run(None, kind=KIND_OF_CLAIM.get(claim, "single-task")))
 
 
 @pytest.mark.parametrize("claim", CLAIMS)
 def test_suite_claim_passes_a_model_that_learned(claim):
-    CLAIMS[claim](run(0.85))
+    CLAIMS[claim](run(0.85, kind=KIND_OF_CLAIM.get(claim, "single-task")))
 
 
 def test_a_gate_pinned_at_the_majority_rate_still_fails_a_constant_predictor():
@@ -120,18 +142,18 @@ def test_a_gate_pinned_at_the_majority_rate_still_fails_a_constant_predictor():
     distance) still fails it: every gate first asks that the majority class be beaten by 2 standard errors."""
     constant = run(None)
     pinned = SimpleNamespace(**{**vars(GATE), "name": "pinned-sst2-m"})
-    pinned.accuracy, pinned.source_standard_error = constant.record["metrics"]["accuracy"], 0.03
+    pinned.accuracy, pinned.source_standard_error = constant.record.metrics["accuracy"], 0.03
     gate = suite("test_published").test_full_fine_tuning_reproduces_the_published_accuracy
     with pytest.raises(AssertionError, match="over the majority class"):
         gate(pinned, SimpleNamespace(require=lambda job: constant))
     learned = run(0.62)
-    pinned.accuracy = learned.record["metrics"]["accuracy"]
+    pinned.accuracy = learned.record.metrics["accuracy"]
     gate(pinned, SimpleNamespace(require=lambda job: learned))
 
 
 def test_claim_is_skipped_where_the_profile_makes_none():
     rte = run(None)
-    rte.record["task"] = "rte"
+    rte.record.task = "rte"
     with pytest.raises(pytest.skip.Exception, match="does not claim"):
         CLAIMS["beats the majority class"](rte)
 

@@ -46,15 +46,15 @@ def job(mirror, sst2_spec):
 def test_run_writes_a_complete_record_then_reuses_it(job, tmp_path, monkeypatch):
     store = ResultStore(tmp_path)
     (record,) = run([job], store)
-    assert record["status"] == "ok", record.get("failure")
+    assert record.status == "ok", record.failure
     run_dir = store.run_dir(job.config_hash)
-    assert (run_dir / RECORD_FILE).exists() and (run_dir / STATE_FILE).stat().st_size == record["trainable_state_bytes"]
+    assert (run_dir / RECORD_FILE).exists() and (run_dir / STATE_FILE).stat().st_size == record.trainable_state_bytes
     assert (run_dir / "job.log").exists()  # third-party output goes to the job's log, not the terminal
-    assert record["peak_memory_kind"].startswith("CPU peak RSS during training, above the worker's idle baseline")
-    assert record["memory_baseline_bytes"] > 100 * 2**20 and 0 < record["peak_memory_bytes"]
-    assert record["split_spec"] == "train=train eval=validation" and record["train_examples"] == 64
-    assert record["eval_examples"] == 32 and record["wall_seconds"] > 0
-    assert {"torch", "transformers", "datasets"} <= set(record["package_versions"])
+    assert record.peak_memory_kind.startswith("CPU peak RSS during training, above the worker's idle baseline")
+    assert record.memory_baseline_bytes > 100 * 2**20 and 0 < record.peak_memory_bytes
+    assert record.split_spec == "train=train eval=validation" and record.train_examples == 64
+    assert record.eval_examples == 32 and record.wall_seconds > 0
+    assert {"torch", "transformers", "datasets"} <= set(record.package_versions)
 
     def no_worker(*args, **kwargs):
         raise AssertionError("a cached job must not reach a worker")
@@ -67,14 +67,14 @@ def test_fresh_after_forces_a_new_run(job, tmp_path):
     store = ResultStore(tmp_path)
     (first,) = run([job], store)
     (again,) = run([job], store, fresh_after="9999-01-01T00:00:00")
-    assert again["status"] == "ok" and again["started_at"] >= first["finished_at"]
+    assert again.status == "ok" and again.started_at >= first.finished_at
 
 
 def test_a_failing_job_records_its_reason(job, tmp_path):
     broken = dataclasses.replace(job, source=DataSource(tmp_path / "empty"))
     (record,) = run([broken], ResultStore(tmp_path / "store"))
-    assert record["status"] == "failed"
-    assert "has no split" in record["failure"] and "sst2" in record["failure"]
+    assert record.status == "failed"
+    assert "has no split" in record.failure and "sst2" in record.failure
 
 
 def test_config_hash_tracks_what_shapes_the_result(job):
@@ -208,8 +208,8 @@ def test_devices_and_slots_from_fake_device_lists():
 def test_a_worker_is_pinned_before_torch_starts(job, tmp_path):
     executor = LocalExecutor(layout([Device("cuda", 3)], 1, cpu_count=1))
     (record,) = run([job], ResultStore(tmp_path), executor=executor)
-    assert record["status"] == "ok", record.get("failure")
-    assert record["worker"]["cuda_visible_devices"] == "3" and record["worker"]["torch_threads"] == 1
+    assert record.status == "ok", record.failure
+    assert record.worker.cuda_visible_devices == "3" and record.worker.torch_threads == 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,15 +235,13 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_retried_once(job, tmp_p
     always = SelfKillingJob(**vars(dataclasses.replace(job, seed=1)), counter=str(tmp_path / "always"), kills=99)
     executor = LocalExecutor(layout([Device("cpu")], 1, cpu_count=1))
     retried, failed = run([once, always], store, executor=executor)
-    assert (
-        retried["status"] == "ok" and retried["attempts"] == 2 and "worker process died" in retried["retried_because"]
-    )
-    assert failed["status"] == "failed" and "died again on its retry" in failed["failure"] and failed["attempts"] == 2
+    assert retried.status == "ok" and retried.attempts == 2 and "worker process died" in retried.retried_because
+    assert failed.status == "failed" and "died again on its retry" in failed.failure and failed.attempts == 2
     assert list(store.run_dir(always.config_hash).iterdir()) == [store.run_dir(always.config_hash) / RECORD_FILE]
     # a rerun trains only what is missing: the failed job, not the finished one
     (Path(always.counter)).write_text("99")
     rerun = run([once, always], store, executor=LocalExecutor(layout([Device("cpu")], 1, cpu_count=1)))
-    assert rerun[0] == retried and rerun[1]["status"] == "ok" and rerun[1].get("attempts") is None
+    assert rerun[0] == retried and rerun[1].status == "ok" and rerun[1].attempts is None
 
 
 def test_ray_executor_runs_each_job_once_into_the_store(job, tmp_path):
@@ -257,13 +255,12 @@ def test_ray_executor_runs_each_job_once_into_the_store(job, tmp_path):
         records = run(several, store, executor=executor)
     finally:
         ray.shutdown()
-    assert [r["status"] for r in records] == ["ok"] * 3, [r.get("failure") for r in records]
+    assert [r.status for r in records] == ["ok"] * 3, [r.failure for r in records]
     stored = list(store.records())
-    assert sorted(r["config_hash"] for r in stored) == sorted(j.config_hash for j in several)  # each exactly once
+    assert sorted(r.config_hash for r in stored) == sorted(j.config_hash for j in several)  # each exactly once
     for one in several:
-        assert (store.run_dir(one.config_hash) / STATE_FILE).stat().st_size == store.load(one.config_hash)[
-            "trainable_state_bytes"
-        ]
+        stored_size = (store.run_dir(one.config_hash) / STATE_FILE).stat().st_size
+        assert stored_size == store.load(one.config_hash).trainable_state_bytes
 
 
 def test_the_plugin_imports_without_torch():
@@ -310,7 +307,7 @@ def test_a_killed_retrain_keeps_the_previous_record_and_its_set_aside_files(job,
     (failed,) = run(
         [killed], store, fresh_after=timestamp(), executor=LocalExecutor(layout([Device("cpu")], 1, cpu_count=1))
     )
-    assert failed["status"] == "failed" and "died again on its retry" in failed["failure"]
+    assert failed.status == "failed" and "died again on its retry" in failed.failure
     assert store.load(job.config_hash) == good and kept.read_text() == "a record set aside earlier"
     assert len(store.leftovers()["unfinished"]) == 2 and store.leftovers()["set aside"] == [kept]
     assert main(["check-store", "--results-dir", str(store.root)]) == 0
@@ -318,7 +315,7 @@ def test_a_killed_retrain_keeps_the_previous_record_and_its_set_aside_files(job,
     assert "1 intact records, 0 damaged, 1 set aside (kept), 2 unfinished runs" in out and f"set aside: {kept}" in out
 
     (retrained,) = run([job], store, fresh_after=timestamp())  # a retrain that completes replaces it, keeping the rest
-    assert retrained["finished_at"] > good["finished_at"] and store.load(job.config_hash) == retrained
+    assert retrained.finished_at > good.finished_at and store.load(job.config_hash) == retrained
     assert (store.run_dir(job.config_hash) / kept.name).read_text() == "a record set aside earlier"
     assert (store.run_dir(job.config_hash) / STATE_FILE).stat().st_mode & 0o777 == (
         store.run_dir(job.config_hash) / RECORD_FILE
@@ -366,7 +363,5 @@ def test_a_full_disk_fails_the_job_with_the_path_and_never_hangs(job, tmp_path, 
     started = time.monotonic()
     (record,) = run([job], store, executor=FullDiskExecutor())
     assert time.monotonic() - started < 30
-    assert record["status"] == "failed" and "No space left on device" in record["failure"]
-    assert (
-        str(store.run_dir(job.config_hash)) in record["failure"] and "could not be stored either" in record["failure"]
-    )
+    assert record.status == "failed" and "No space left on device" in record.failure
+    assert str(store.run_dir(job.config_hash)) in record.failure and "could not be stored either" in record.failure

@@ -42,11 +42,11 @@ def test_tiny_chain_produces_a_complete_matrix(mirror, tmp_path):
     profile = load_profile("tiny").model_copy(update={"train_examples": 48, "eval_examples": 32, "task_overrides": {}})
     (job,) = sequential_jobs(suite, tasks, approaches, resolve_model("tiny-bert"), profile, [0], mirror)
     (record,) = run([job], ResultStore(tmp_path / "store"))
-    assert record["status"] == "ok", record.get("failure")
-    assert len(record["accuracy_matrix"]) == 3 and all(len(row) == 3 for row in record["accuracy_matrix"])
-    assert record["forgetting"] == dict(zip(["sst2", "rte"], forgetting(record["accuracy_matrix"])))
-    assert [stage["task"] for stage in record["stages"]] == ["sst2", "rte", "mnli"]
-    assert record["stages"][0]["split_spec"] == "train=train eval=validation"
+    assert record.status == "ok", record.failure
+    assert len(record.accuracy_matrix) == 3 and all(len(row) == 3 for row in record.accuracy_matrix)
+    assert record.forgetting == dict(zip(["sst2", "rte"], forgetting(record.accuracy_matrix)))
+    assert [stage.task for stage in record.stages] == ["sst2", "rte", "mnli"]
+    assert record.stages[0].split_spec == "train=train eval=validation"
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 import torch
+from datasets import Dataset
 
 from harness.approaches import method_of
 from harness.approaches.architectures import architecture_of
@@ -13,6 +14,23 @@ from harness.models.heads import masked_mean
 from harness.specs.catalog import load_approaches
 
 TEXTS = ["a good film", "a long, slow and thoroughly awful film with nothing to say"]
+
+
+@pytest.mark.parametrize("pooling", ["mean", "first-token"])
+@pytest.mark.parametrize("name", ["tiny-bert", "tiny-distilbert"])
+def test_the_head_over_cached_features_computes_what_the_whole_model_does(name, pooling):
+    """Head-only trains on pooled features computed once: its head must map them to the logits the model gives."""
+    from harness.models.heads import classify_pooled, pooled_features
+
+    ref = dataclasses.replace(resolve_model(name), pooling=pooling)
+    model = build_classifier(ref, 3, ["a", "b", "c"], seed=0).eval()
+    tokenizer = load_tokenizer(ref)
+    dataset = Dataset.from_dict(dict(tokenizer(TEXTS)) | {"labels": [0, 1]})
+    dataset = dataset.map(lambda row: {"length": len(row["input_ids"])})
+    features = torch.from_numpy(pooled_features(model, dataset, tokenizer, 2, "cpu", pooling))
+    with torch.no_grad():
+        whole = model(**tokenizer(TEXTS, padding=True, return_tensors="pt")).logits
+        assert torch.allclose(classify_pooled(model, features), whole, atol=1e-5)
 
 
 def test_the_embedded_checkpoint_asks_for_mean_pooling_and_tiny_models_do_not():

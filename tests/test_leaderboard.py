@@ -7,9 +7,11 @@ import sys
 
 import pandas as pd
 import pytest
+from record_factory import make_record
 
 from harness.errors import SpecError
 from harness.report import board, drift, frame, inference, plots
+from harness.results.record import record_class
 
 SCOPE = frame.Scope("quick", "a test profile", "minilm", "mirror /data")
 
@@ -25,10 +27,9 @@ def record(task="sst2", approach="full", seed=0, accuracy=0.8, finished="2026-01
         status="ok",
         finished_at=finished,
         metrics={"accuracy": accuracy},
+        eval=scored(accuracy),
         majority_rate=0.5,
-        ood={"imdb": {"metrics": {"accuracy": accuracy - 0.1}, "majority_rate": 0.5, "examples": 100}}
-        if task == "sst2"
-        else {},
+        ood={"imdb": scored(accuracy - 0.1)} if task == "sst2" else {},
         trainable_params=10,
         method_params=8,
         head_params=2,
@@ -46,7 +47,8 @@ def record(task="sst2", approach="full", seed=0, accuracy=0.8, finished="2026-01
         hardware="CPU test",
         config={"task": {"splits": {"train": "train", "eval": "validation"}}},
     )
-    return base | changes
+    declared = record_class(changes.get("kind", "single-task")).model_fields  # a kind's record has its fields only
+    return make_record(**({k: v for k, v in base.items() if k in declared} | changes))
 
 
 def test_render_aggregates_seeds_and_shows_every_table():
@@ -72,7 +74,7 @@ def test_select_keeps_scope_and_newest_record():
         record(accuracy=0.9, model="tiny-bert"),
     ]
     (chosen,) = frame.select(records, SCOPE)
-    assert chosen["metrics"]["accuracy"] == 0.7
+    assert chosen.eval.accuracy == 0.7
 
 
 def test_failed_runs_are_listed_with_their_reason():
@@ -95,18 +97,39 @@ def test_write_is_atomic_counts_runs_and_embeds_the_plot(tmp_path):
 def test_runs_are_written_as_csv_beside_the_leaderboard(tmp_path):
     path = tmp_path / "board.md"
     kept = record(
-        eval={"metrics": {"accuracy": 0.75}, "predictions": "0101", "labels": "0111"},
+        eval={
+            "metrics": {"accuracy": 0.75},
+            "predictions": "0101",
+            "labels": "0111",
+            "examples": 4,
+            "majority_rate": 0.75,
+        },
         majority_class=1,
-        chain=["sst2", "mnli"],
     )
-    board.write(path, [kept, record(task="rte", accuracy=0.6), record(task="rte", accuracy=0.9, profile="tiny")], SCOPE)
+    chain = record(
+        task="sst2-then-mnli",
+        kind="sequential",
+        chain=["sst2", "mnli"],
+        accuracy_matrix=[[0.8, 0.5], [0.7, 0.6]],
+        forgetting={"sst2": 0.1},
+        backward_transfer=-0.1,
+    )
+    board.write(
+        path,
+        [kept, chain, record(task="rte", accuracy=0.6), record(task="rte", accuracy=0.9, profile="tiny")],
+        SCOPE,
+    )
     runs = pd.read_csv(tmp_path / "board-runs.csv")
     assert "](board-runs.csv)" in path.read_text()
-    assert list(runs.columns[:5]) == frame.RUN_KEY and list(runs["task"]) == ["rte", "sst2"]  # the scope's runs only
-    assert list(runs["metrics.accuracy"]) == [0.6, 0.8] and runs["ood.imdb.metrics.accuracy"].iloc[1] == pytest.approx(
-        0.7
-    )
-    assert runs["eval.metrics.accuracy"].iloc[1] == 0.75 and json.loads(runs["chain"].iloc[1]) == ["sst2", "mnli"]
+    assert list(runs.columns[:5]) == frame.RUN_KEY  # the scope's runs only, by kind, task, approach, variant, seed
+    assert list(runs["task"]) == ["sst2-then-mnli", "rte", "sst2"] and json.loads(runs["chain"].iloc[0]) == [
+        "sst2",
+        "mnli",
+    ]
+    single = runs[runs["kind"] == "single-task"]
+    assert list(single["metrics.accuracy"]) == [0.6, 0.8]
+    assert single["ood.imdb.metrics.accuracy"].iloc[1] == pytest.approx(0.7)
+    assert single["eval.metrics.accuracy"].iloc[1] == 0.75
     assert not [c for c in runs.columns if c.startswith("config.") or c.endswith(("predictions", "labels"))]
 
 
@@ -131,14 +154,21 @@ def test_sequential_table_reports_forgetting_and_transfer_gain():
     assert "| mnli 5.0 " in text and "| -5.0 " in text and "| 4.0 " in text  # forgetting, BWT, transfer gain
 
 
+SPLIT = {"split_spec": "train=train eval=validation", "train_examples": 100}
+
+
+def scored(accuracy: float) -> dict:
+    return {"metrics": {"accuracy": accuracy}, "majority_rate": 0.5, "examples": 100}
+
+
 def test_multitask_table_compares_with_single_task():
     mixture = record(
         task="multitask",
         kind="multitask",
         variant="uniform",
         tasks=["sst2", "rte"],
-        per_task={"sst2": {"metrics": {"accuracy": 0.82}}, "rte": {"metrics": {"accuracy": 0.55}}},
-        ood={"sst2→imdb": {"metrics": {"accuracy": 0.7}}},
+        per_task={"sst2": scored(0.82) | SPLIT, "rte": scored(0.55) | SPLIT},
+        ood={"sst2→imdb": scored(0.7)},
         sampled_batches={"sst2": 30, "rte": 10},
         train_steps=40,
     )
@@ -260,15 +290,8 @@ def test_runs_the_declarations_have_moved_on_from_are_marked_with_what_changed()
         record(approach="lora", config=then),
         record(approach="full", config=now | {"approach": {"name": "full"}}),
     ]
-    mixture = {
-        "task": "sst2+rte",
-        "approach": "lora",
-        "kind": "multitask",
-        "variant": "uniform",
-        "seed": 0,
-        "config": then,
-    }
-    declared = {frame.run_key(records[1]): records[1]["config"]}
+    mixture = make_record(task="sst2+rte", approach="lora", kind="multitask", variant="uniform", seed=0, config=then)
+    declared = {frame.run_key(records[1]): records[1].config}
     declared |= {frame.run_key(r): now for r in (records[0], mixture)}
     text = board.render(frame.select(records, SCOPE), SCOPE, declared=declared)
     lora_row, full_row = (
@@ -303,16 +326,12 @@ def test_stored_configs_agree_with_the_declarations_they_came_from(mirror):
     kinds = {key[0] for key in declared}
     assert {"single-task", "frozen-features", "multitask", "sequential", "probe", "continued-pretraining"} <= kinds
     stored = [
-        json.loads(
-            json.dumps(
-                {
-                    "task": key[1],
-                    "approach": key[2],
-                    "kind": key[0],
-                    "variant": key[3],
-                    "seed": key[4],
-                    "config": identity,
-                }
+        make_record(
+            **json.loads(
+                json.dumps(
+                    {"task": key[1], "approach": key[2], "kind": key[0], "variant": key[3], "seed": key[4]}
+                    | {"config": identity}
+                )
             )
         )
         for key, identity in declared.items()
@@ -326,12 +345,12 @@ def test_stored_configs_agree_with_the_declarations_they_came_from(mirror):
         tasks,
         approaches | {"lora": approaches["lora"].model_copy(update={"learning_rate": 1e-2})},
     ).identities()
-    lora_kinds = {r["kind"] for r in stored if r["approach"] == "lora" and drift.changes_since(r, retuned)}
+    lora_kinds = {r.kind for r in stored if r.approach == "lora" and drift.changes_since(r, retuned)}
     assert lora_kinds == {"single-task", "multitask", "sequential", "probe", "continued-pretraining"} & {
-        r["kind"] for r in stored if r["approach"] == "lora"
+        r.kind for r in stored if r.approach == "lora"
     }
     rate = approaches["lora"].learning_rate
     assert f"approach.learning_rate: {rate} → 0.01" in drift.changes_since(
-        next(r for r in stored if r["kind"] == "single-task" and r["approach"] == "lora"), retuned
+        next(r for r in stored if r.kind == "single-task" and r.approach == "lora"), retuned
     )
-    assert not any(drift.changes_since(r, retuned) for r in stored if r["approach"] not in ("lora",))
+    assert not any(drift.changes_since(r, retuned) for r in stored if r.approach not in ("lora",))

@@ -168,17 +168,11 @@ def test_tiny_multitask_job_scores_every_task(mirror, tmp_path):
     )
     (job,) = multitask_jobs(suite, TASKS, APPROACHES, resolve_model("tiny-distilbert"), profile, [0], mirror)
     (record,) = run([job], ResultStore(tmp_path / "store"))
-    assert record["status"] == "ok", record.get("failure")
-    assert (
-        record["kind"] == "multitask"
-        and record["variant"] == "proportional"
-        and set(record["per_task"]) == {"sst2", "rte"}
-    )
-    assert set(record["ood"]) == {"sst2→imdb"} and record["ood"]["sst2→imdb"]["examples"] == 32
-    assert (
-        record["train_steps"] == sum(record["sampled_batches"].values()) == 2 * 3 * 4
-    )  # 3 epochs × 64/16 batches, per task
-    assert record["head_params"] == 64 * 64 + 64 + 64 * 4 + 4  # DistilBERT pre_classifier + 2+2 label slices
+    assert record.status == "ok", record.failure
+    assert record.kind == "multitask" and record.variant == "proportional" and set(record.per_task) == {"sst2", "rte"}
+    assert set(record.ood) == {"sst2→imdb"} and record.ood["sst2→imdb"].examples == 32
+    assert record.train_steps == sum(record.sampled_batches.values()) == 2 * 3 * 4  # 3 epochs × 64/16 batches, per task
+    assert record.head_params == 64 * 64 + 64 + 64 * 4 + 4  # DistilBERT pre_classifier + 2+2 label slices
 
 
 def test_measured_curriculum_takes_its_order_from_single_task_runs(mirror, tmp_path):
@@ -206,12 +200,10 @@ def test_measured_curriculum_takes_its_order_from_single_task_runs(mirror, tmp_p
 
     store = ResultStore(tmp_path / "store")
     (record,) = run([job], store)
-    assert record["status"] == "ok", record.get("failure")
+    assert record.status == "ok", record.failure
     singles = {dep.task.name: store.load(dep.config_hash) for dep in job.dependencies()}
-    assert all(single["status"] == "ok" for single in singles.values())
-    reduction = {
-        n: (r["metrics"]["accuracy"] - r["majority_rate"]) / (1 - r["majority_rate"]) for n, r in singles.items()
-    }
-    assert record["config"]["measured_order"] == sorted(reduction, key=reduction.get, reverse=True)
+    assert all(single.ok for single in singles.values())
+    reduction = {n: (r.metrics["accuracy"] - r.majority_rate) / (1 - r.majority_rate) for n, r in singles.items()}
+    assert record.config["measured_order"] == sorted(reduction, key=reduction.get, reverse=True)
     resolved = job.with_measured_order(singles)
-    assert resolved.config_hash == record["config_hash"] != job.config_hash and resolved.name == job.name
+    assert resolved.config_hash == record.config_hash != job.config_hash and resolved.name == job.name

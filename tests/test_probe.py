@@ -85,7 +85,7 @@ def test_multitask_model_is_restored_and_probed(tmp_path, mirror, approach):
     profile = load_profile("tiny").model_copy(update={"train_examples": 64, "eval_examples": 32, "task_overrides": {}})
     (trained,) = multitask_jobs(mix, TASKS, APPROACHES, resolve_model("tiny-bert"), profile, [0], mirror)
     store = ResultStore(tmp_path / "store")
-    assert run([trained], store)[0]["status"] == "ok"
+    assert run([trained], store)[0].status == "ok"
     restored = restore(trained, store.run_dir(trained.config_hash))  # raises if a saved tensor has no place
     assert restored.config.num_labels == 2 + 3
 
@@ -100,7 +100,7 @@ def test_multitask_model_is_restored_and_probed(tmp_path, mirror, approach):
     (probe,) = probe_jobs(suite, [], [trained], TASKS)
     assert isinstance(probe, ProbeJob)
     (record,) = run([probe], store)  # trains the shared 'before' baseline job first
-    assert record["status"] == "ok", record.get("failure")
-    assert record["task"] == "sst2+mnli (uniform)" and record["probe_task"] == "word-content"
-    assert record["probe_examples"] == {"train": 60, "eval": 40}
-    assert record["knowledge_lost"] == pytest.approx(record["probe_before"] - record["probe_after"])
+    assert record.status == "ok", record.failure
+    assert record.task == "sst2+mnli (uniform)" and record.probe_task == "word-content"
+    assert record.probe_examples.model_dump() == {"train": 60, "eval": 40}
+    assert record.knowledge_lost == pytest.approx(record.probe_before - record.probe_after)

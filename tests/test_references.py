@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import pytest
+from record_factory import make_evaluation, make_record
 
 from harness.errors import SpecError
 from harness.kinds.references import gates, load_reference_suite
@@ -58,7 +59,6 @@ def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_pa
     import numpy as np
 
     from harness.kinds.references import pin
-    from harness.results import encode_ids
 
     path = tmp_path / "gates.yaml"
     path.write_text(
@@ -70,19 +70,16 @@ def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_pa
     def record(seed, wrong):
         predictions = labels.copy()
         predictions[:wrong] = 1 - predictions[:wrong]
-        return {
-            "kind": "single-task",
-            "task": "sst2",
-            "approach": "full",
-            "status": "ok",
-            "seed": seed,
-            "hardware": "CPU test",
-            "data_source": "mirror x",
-            "majority_class": 0,
-            "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)},
-        }
+        return make_record(
+            task="sst2",
+            seed=seed,
+            hardware="CPU test",
+            data_source="mirror x",
+            majority_class=0,
+            eval=make_evaluation(predictions, labels),
+        )
 
-    records = [record(0, 20), record(1, 30), {**record(0, 0), "approach": "lora"}]
+    records = [record(0, 20), record(1, 30), record(0, 0).updated(approach="lora")]
     reference = pin(path, records, "minilm", "full", "a full run", TASKS, APPROACHES)
     assert reference.accuracy == {"sst2": 0.875} and 0 < reference.source_standard_error["sst2"] < 0.05
     assert reference.source.startswith("a full run: seeds 0, 1; CPU test; mirror x")
@@ -92,7 +89,7 @@ def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_pa
         pin(path, records, "minilm", "full", "again", TASKS, APPROACHES)
     assert pin(path, records, "minilm", "full", "again", TASKS, APPROACHES, if_missing=True) is None
     # A fuller run later: its new task is pinned beside the first reference, which stays.
-    fuller = records + [{**record(seed, 50), "task": "rte"} for seed in (0, 1)]
+    fuller = records + [record(seed, 50).updated(task="rte") for seed in (0, 1)]
     added = pin(path, fuller, "minilm", "full", "fuller", TASKS, APPROACHES, if_missing=True)
     assert added.accuracy == {"rte": 0.75} and added.source.startswith("fuller")
     assert [r.accuracy for r in load_reference_suite(path, TASKS, APPROACHES).references if r.model == "minilm"] == [
@@ -101,12 +98,7 @@ def test_pin_appends_the_runs_mean_and_spread_and_keeps_the_file_comments(tmp_pa
     ]
     # Runs at the majority class are never pinned: the reference would let a constant predictor pass.
     constant = [
-        {
-            **record(seed, 0),
-            "task": "qnli",
-            "eval": {**record(seed, 0)["eval"], "predictions": encode_ids(np.zeros_like(labels))},
-        }
-        for seed in (0, 1)
+        record(seed, 0).updated(task="qnli", eval=make_evaluation(np.zeros_like(labels), labels)) for seed in (0, 1)
     ]
     with pytest.raises(SpecError, match="runs on qnli do not beat the majority class"):
         pin(path, constant, "other-model", "full", "constant", TASKS, APPROACHES)
@@ -119,25 +111,21 @@ def test_the_leaderboard_shows_each_gate_with_its_verdict():
     from harness.kinds.references import leaderboard_section
     from harness.report.frame import runs_frame
     from harness.report.tables import BoardContext, grouped
-    from harness.results import encode_ids
 
     labels = np.arange(1000) % 2
 
     def record(task, seed, accuracy, split_spec=None):
         predictions = labels.copy()
         predictions[: round((1 - accuracy) * len(labels))] ^= 1
-        return {
-            "kind": "single-task",
-            "task": task,
-            "approach": "full",
-            "seed": seed,
-            "status": "ok",
-            "model": "distilbert-base-uncased",
-            "profile": "full",
-            "split_spec": split_spec or TASKS[task].splits.describe(),
-            "majority_class": 0,
-            "eval": {"predictions": encode_ids(predictions), "labels": encode_ids(labels)},
-        }
+        return make_record(
+            task=task,
+            seed=seed,
+            model="distilbert-base-uncased",
+            profile="full",
+            split_spec=split_spec or TASKS[task].splits.describe(),
+            majority_class=0,
+            eval=make_evaluation(predictions, labels),
+        )
 
     records = [record("sst2", seed, 0.91) for seed in (0, 1)] + [record("mnli", seed, 0.70) for seed in (0, 1)]
     records.append(record("rte", 0, 0.6, split_spec="train=validation[:80%] eval=validation[80%:]"))
@@ -148,4 +136,4 @@ def test_the_leaderboard_shows_each_gate_with_its_verdict():
     assert "| -12.2 " in rows["mnli"] and "OUTSIDE: the gate fails" in rows["mnli"]
     assert "skipped: ran on train=validation[:80%] eval=validation[80%:], not the task's own splits" in rows["rte"]
     assert "not run" in rows["qnli"]
-    assert leaderboard_section(runs_frame([{**r, "profile": "quick"} for r in records]), BoardContext(single={})) == []
+    assert leaderboard_section(runs_frame([r.updated(profile="quick") for r in records]), BoardContext(single={})) == []

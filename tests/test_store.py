@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from record_factory import make_record
 
 from harness import jobs
 from harness.__main__ import main
@@ -46,7 +47,7 @@ def job(mirror, sst2_spec):
 )
 def test_damaged_record_is_set_aside_reported_and_not_served(tmp_path, damage, capsys):
     store = ResultStore(tmp_path)
-    record = {"config_hash": "abc", "config": {}, "status": "ok"}
+    record = make_record(config_hash="abc")
     store.write(record)
     path = store.run_dir("abc") / RECORD_FILE
     path.write_text(damage(path.read_text()))
@@ -54,7 +55,7 @@ def test_damaged_record_is_set_aside_reported_and_not_served(tmp_path, damage, c
     assert f"damaged: {path}" in capsys.readouterr().out and path.exists()  # checking changes nothing
     assert store.load("abc") is None and not path.exists()
     (kept,) = store.run_dir("abc").glob(f"{RECORD_FILE}.damaged-*")
-    assert kept.read_text() == damage(json.dumps(record, indent=2, sort_keys=True))
+    assert kept.read_text() == damage(record.to_json())
     (line,) = store.set_aside
     assert str(path) in line and "the job trains again" in line
     assert list(store.records()) == []
@@ -63,11 +64,11 @@ def test_damaged_record_is_set_aside_reported_and_not_served(tmp_path, damage, c
 def test_store_damaged_between_runs_heals_on_the_next_run(job, tmp_path):
     store = ResultStore(tmp_path)
     (first,) = run([job], store)
-    assert first["status"] == "ok", first.get("failure")
+    assert first.status == "ok", first.failure
     path = store.run_dir(job.config_hash) / RECORD_FILE
     path.write_text(path.read_text()[:100])
     (healed,) = run([job], ResultStore(tmp_path))
-    assert healed["status"] == "ok" and healed["finished_at"] > first["finished_at"]  # trained again, no manual step
+    assert healed.status == "ok" and healed.finished_at > first.finished_at  # trained again, no manual step
     scope = frame.Scope("tiny", "", "tiny-bert", job.source.describe())
 
     def in_domain(records):
@@ -132,12 +133,13 @@ def test_a_store_written_by_an_earlier_main_still_reads_keeps_its_keys_and_fills
     from harness.data import DataSource
     from harness.declarations import Declarations
     from harness.results import config_hash
+    from harness.results.record import SCHEMA_VERSION, record_class
     from harness.specs.catalog import load_tasks
 
     store = ResultStore(OLD_STORE)
     records = list(store.records())
     assert not store.set_aside and not store.problems()
-    assert {r["kind"] for r in records} == {
+    assert {r.kind for r in records} == {
         "single-task",
         "frozen-features",
         "multitask",
@@ -146,7 +148,8 @@ def test_a_store_written_by_an_earlier_main_still_reads_keeps_its_keys_and_fills
         "probe-baseline",
         "continued-pretraining",
     }
-    source = DataSource(Path(records[0]["data_source"].removeprefix("mirror ")))  # the machine it ran on; not read
+    assert all(type(r) is record_class(r.kind) and r.schema_version == SCHEMA_VERSION for r in records)  # typed
+    source = DataSource(Path(records[0].data_source.removeprefix("mirror ")))  # the machine it ran on; not read
     declared = Declarations(
         profile=load_profile("tiny"),
         model=resolve_model("tiny-bert"),
@@ -156,9 +159,9 @@ def test_a_store_written_by_an_earlier_main_still_reads_keeps_its_keys_and_fills
         approaches=load_approaches().specs,
     ).identities()
     compared = [r for r in records if frame.run_key(r) in declared]
-    assert {r["kind"] for r in compared} >= {"single-task", "frozen-features", "multitask", "sequential", "probe"}
-    assert all(config_hash(declared[frame.run_key(r)]) == r["config_hash"] for r in compared)
-    scope = frame.Scope("tiny", "", "tiny-bert", records[0]["data_source"])
+    assert {r.kind for r in compared} >= {"single-task", "frozen-features", "multitask", "sequential", "probe"}
+    assert all(config_hash(declared[frame.run_key(r)]) == r.config_hash for r in compared)
+    scope = frame.Scope("tiny", "", "tiny-bert", records[0].data_source)
     text = board.render(frame.select(records, scope), scope, declared=declared)
     for section in (
         "## In-domain",

@@ -2,6 +2,8 @@
 
 from dataclasses import replace
 
+from record_factory import make_evaluation, make_record
+
 from harness import jobs
 from harness.engine import run
 from harness.jobs import sweep
@@ -27,11 +29,11 @@ def test_sweep_scores_the_dev_slice_only_and_chooses_the_best_value(mirror, sst2
         and len({job.config_hash for job in sweep_jobs} | {base.config_hash}) == 3
     )
     records = run(sweep_jobs, ResultStore(tmp_path))
-    assert all(r["status"] == "ok" for r in records), [r.get("failure") for r in records]
-    assert all(r["kind"] == "sweep" and r["dev"]["examples"] == 32 for r in records)
-    assert not any({"eval", "metrics", "ood"} & set(r) for r in records), "a sweep never scores the evaluation split"
+    assert all(r.status == "ok" for r in records), [r.failure for r in records]
+    assert all(r.kind == "sweep" and r.dev.examples == 32 for r in records)
+    assert all(r.eval is None and not r.metrics and not r.ood for r in records), "a sweep never sees the eval split"
     summary = sweep.summarise(sweep_jobs, records)
-    dev = {job.value: r["dev"]["metrics"]["accuracy"] for job, r in zip(sweep_jobs, records)}
+    dev = {job.value: r.dev.accuracy for job, r in zip(sweep_jobs, records)}
     assert summary["dev_accuracy"] == {value: round(accuracy, 4) for value, accuracy in dev.items()}
     assert summary["chosen"] == max(dev, key=dev.get) and summary["dev_split"].startswith("train, 32 examples")
 
@@ -41,18 +43,12 @@ def test_sweep_summary_names_the_values_within_noise_of_the_chosen_one():
 
     import numpy as np
 
-    from harness.results import encode_ids
-
     labels = np.array([0, 1] * 100)
 
     def dev(wrong: int):  # a dev evaluation with its first `wrong` predictions wrong
         predictions = labels.copy()
         predictions[:wrong] = 1 - predictions[:wrong]
-        return {
-            "metrics": {"accuracy": 1 - wrong / len(labels)},
-            "labels": encode_ids(labels),
-            "predictions": encode_ids(predictions),
-        }
+        return make_evaluation(predictions, labels)
 
     named = SimpleNamespace(name="x")
     wrong_by_value = {"1e-4": 100, "3e-4": 21, "1e-3": 20}  # 50 % and 89.5 % against the best, 90 %
@@ -63,6 +59,6 @@ def test_sweep_summary_names_the_values_within_noise_of_the_chosen_one():
         for value in wrong_by_value
     ]
     summary = sweep.summarise(
-        jobs, [{"status": "ok", "dev": dev(wrong), "dev_split": "train"} for wrong in wrong_by_value.values()]
+        jobs, [make_record(kind="sweep", dev=dev(wrong), dev_split="train") for wrong in wrong_by_value.values()]
     )
     assert summary["chosen"] == "1e-3" and summary["within_noise_of_chosen"] == ["3e-4"]

@@ -31,6 +31,9 @@ class Method:
     unavailable: Callable[[ModelRef, BaseModel], str | None] = _nothing_missing
     # Builds the base classifier when the method needs a special load (QLoRA's 4-bit weights).
     build: Callable | None = None
+    # Nothing below the head trains: single-task jobs train and score the head on the encoder's pooled outputs,
+    # computed once and cached (harness.training.features), instead of running the frozen encoder every step.
+    frozen_encoder: bool = False
 
 
 METHODS: dict[str, Method] = {}

@@ -30,5 +30,5 @@ def bitfit(model, params, arch):
 
 
 register(Method(name="full", params=NoParams, apply=full))
-register(Method(name="head-only", params=NoParams, apply=head_only))
+register(Method(name="head-only", params=NoParams, apply=head_only, frozen_encoder=True))
 register(Method(name="bitfit", params=NoParams, apply=bitfit))

@@ -11,12 +11,14 @@ from __future__ import annotations
 import statistics
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from tabulate import tabulate
 
 from harness.engine.progress import format_duration
 from harness.jobs import JobProtocol
 from harness.results import ResultStore, is_fresh
+from harness.results.record import Record
 
 FINAL = ("cached", "done", "failed", "skipped", "cancelled")
 
@@ -27,7 +29,7 @@ class Node:
     deps: tuple[str, ...]
     state: str = "pending"  # pending → running → done | failed | cancelled; or cached | skipped from the start
     reason: str | None = None  # why it was skipped or failed
-    record: dict | None = None
+    record: Record | None = None
     estimate: float | None = None  # seconds, from earlier runs of the same kind of job
     attempts: int = 0
     resolved: bool = False  # completed from its dependencies (see Plan.resolve)
@@ -41,7 +43,7 @@ class Node:
     def ok(self) -> bool:
         return self.state in ("cached", "done")
 
-    def finish(self, state: str, record: dict | None = None, reason: str | None = None) -> None:
+    def finish(self, state: str, record: Record | None = None, reason: str | None = None) -> None:
         self.state, self.record, self.reason = state, record, reason
         self.finished.set()
 
@@ -57,9 +59,10 @@ def preflight(job: JobProtocol) -> str | None:
 ESTIMATE_FIELDS = ("kind", "task", "variant", "approach", "model", "profile")
 
 
-def estimate_keys(record: dict) -> tuple[tuple, tuple]:
+def estimate_keys(record: Mapping[str, Any]) -> tuple[tuple, tuple]:
     """What a job's time is estimated from: runs of the same (kind, task, variant, approach, model, profile), else
-    of the same kind of job on that model and profile. Empty fields read as None (a CSV's '' as a record's None)."""
+    of the same kind of job on that model and profile. `record`: a job's base record, a stored record's fields or a
+    runs CSV row; empty fields read as None (a CSV's '' as a record's None)."""
     key = tuple(record.get(field) or None for field in ESTIMATE_FIELDS)
     return key, key[:1] + key[4:]
 
@@ -86,7 +89,7 @@ class Plan:
             plan.add(job)
         return plan
 
-    def cached_record(self, job) -> dict | None:
+    def cached_record(self, job) -> Record | None:
         record = self.store.load(job.config_hash)
         if is_fresh(record, self.fresh_after):
             return record
@@ -134,9 +137,9 @@ class Plan:
         if self._wall_times is None:
             self._wall_times = {}
             for record in self.store.records():
-                if record.get("status") == "ok" and record.get("wall_seconds"):
-                    for key in estimate_keys(record):
-                        self._wall_times.setdefault(key, []).append(record["wall_seconds"])
+                if record.ok and record.wall_seconds:
+                    for key in estimate_keys(record.model_dump()):
+                        self._wall_times.setdefault(key, []).append(record.wall_seconds)
         return self._wall_times
 
     def speed_ratio(self) -> float:

@@ -20,6 +20,7 @@ from harness.engine.executors.local import LocalExecutor
 from harness.engine.plan import FINAL, Node, Plan, blocked
 from harness.engine.worker import failure
 from harness.results import ResultStore, atomic_write_text
+from harness.results.record import Record, parse_record
 
 POLL_S = 1.0
 
@@ -138,19 +139,20 @@ class Engine:
             reason = crash or f"{type(exc).__name__}: {exc}"
             if crash and node.attempts > 1:
                 reason += f"; it died again on its retry ({node.attempts} attempts)"
-            record = node.job.base_record() | failure(reason) | {"attempts": node.attempts}
+            record = parse_record(node.job.base_record() | failure(reason) | {"attempts": node.attempts})
             try:
                 self.store.commit(self.store.staging_dir(node.job.config_hash), record)  # never over a good record
             except OSError as write_error:  # a full disk: the job fails with both reasons, the session goes on
-                record["failure"] += f"; its failure record could not be stored either ({write_error})"
+                reason += f"; its failure record could not be stored either ({write_error})"
+                record = record.updated(failure=reason)
         else:
             if node.attempts > 1:  # said in the record: this run needed a retry
-                record |= {"attempts": node.attempts, "retried_because": node.reason}
+                record = record.updated(attempts=node.attempts, retried_because=node.reason)
                 self.store.write(record)
-            if record.get("wall_seconds"):
-                self.wall_times.setdefault(type(node.job).__name__, []).append(record["wall_seconds"])
-                self.plan.observe(node.job, record["wall_seconds"])
-        node.finish("done" if record["status"] == "ok" else "failed", record, record.get("failure"))
+            if record.wall_seconds:
+                self.wall_times.setdefault(type(node.job).__name__, []).append(record.wall_seconds)
+                self.plan.observe(node.job, record.wall_seconds)
+        node.finish("done" if record.ok else "failed", record, record.failure)
 
     def eta(self) -> float | None:
         return self.plan.remaining_estimate(self.executor.capacity, self.wall_times)
@@ -185,12 +187,15 @@ def shared_executor() -> LocalExecutor:
     return _shared_executor
 
 
-def run(jobs, store: ResultStore, fresh_after: str | None = None, executor=None) -> list[dict]:
+def run(jobs, store: ResultStore, fresh_after: str | None = None, executor=None) -> list[Record]:
     """Runs `jobs` (and what they depend on) to completion; their records, in order. A job that
-    cannot run here gets a record with status 'skipped' and the reason."""
+    cannot run here (or was cancelled) gets a record with that status and the reason, not stored."""
     jobs = list(jobs)
     plan = Plan.build(jobs, store, fresh_after)
     engine = Engine(plan, executor or shared_executor()).start()
     nodes = [engine.wait(job) for job in jobs]
     engine.finish(close_executor=executor is not None)
-    return [node.record or {"status": node.state, "failure": node.reason} for node in nodes]
+    return [
+        node.record or parse_record(node.job.base_record() | {"status": node.state, "failure": node.reason})
+        for node in nodes
+    ]

@@ -23,6 +23,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.kinds import kinds
 from harness.results import ResultStore, is_fresh, timestamp
+from harness.results.record import Record, parse_record
 from harness.training import memory, progress
 
 LOG_FILE = "job.log"
@@ -103,7 +104,7 @@ def failure(reason: str) -> dict[str, Any]:
     return {"status": "failed", "failure": reason, "finished_at": timestamp()}
 
 
-def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: str | None = None) -> dict[str, Any]:
+def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: str | None = None) -> Record:
     """Runs `job` here and writes its record (last, atomically) into the store; returns the record.
     Another session that trained the same job meanwhile wins: its fresh record is returned."""
     global _jobs_run
@@ -116,21 +117,23 @@ def run_job(job, store_root: str, fresh_after: str | None = None, progress_dir: 
         run_dir = store.staging_dir(run_hash)  # replaces the run's directory only once complete
         progress.report_to(Path(progress_dir) / f"{job.name}.json" if progress_dir else None)
         started = time.perf_counter()
-        record = job.base_record() | {"started_at": timestamp()}
+        fields = job.base_record() | {"started_at": timestamp()}
         with output_to(run_dir / LOG_FILE):
             memory.start_job()
             try:
-                record |= job.execute(run_dir) | {"finished_at": timestamp()}
+                fields |= job.execute(run_dir) | {"finished_at": timestamp()}
+                parse_record(fields)  # a field the job got wrong or left out fails the job here, with its name
             except HarnessError as exc:
-                record |= failure(str(exc))
+                fields |= failure(str(exc))
             except Exception as exc:  # recorded, with the traceback kept beside the record for debugging
                 (run_dir / TRACEBACK_FILE).write_text(traceback.format_exc())
-                record |= failure(f"{type(exc).__name__}: {exc}")
+                reason = f"{type(exc).__name__}: {exc}"
+                fields = job.base_record() | {"started_at": fields["started_at"]} | failure(reason)
         progress.report_to(None)
         _jobs_run += 1
-        record |= {"wall_seconds": time.perf_counter() - started, "worker": worker_description()}
+        record = parse_record(fields | {"wall_seconds": time.perf_counter() - started, "worker": worker_description()})
         if not store.commit(run_dir, record):
-            record["failure"] += "; the previous successful record of this job is kept"
+            record = record.updated(failure=f"{record.failure}; the previous successful record of this job is kept")
         return record
 
 
@@ -145,7 +148,7 @@ def worker_description() -> dict[str, Any]:
     }
 
 
-def run_job_remote(job, fresh_after: str | None, threads: int) -> tuple[dict[str, Any], dict[str, bytes]]:
+def run_job_remote(job, fresh_after: str | None, threads: int) -> tuple[Record, dict[str, bytes]]:
     """A Ray task: runs the job in a scratch store on whichever machine Ray chose and returns the
     record and the run directory's files, which the driver writes into its own store."""
     set_threads(threads)

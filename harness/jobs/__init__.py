@@ -5,6 +5,7 @@ executes. Where and when jobs run is the engine's business (harness.engine).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -28,12 +29,22 @@ from harness.results import (
     config_hash,
     describe_hardware,
     package_versions,
+    store_root_of,
 )
+from harness.results.record import Record, ScoredFields, SplitFields, TrainableState, TrainingCost, record_type
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec, TrainingSettings
 from harness.training import checkpoints, memory
 from harness.training.checkpoints import build_model
 
 RESULT_FORMAT = 5  # bump when a change makes earlier records incomparable
+
+
+@record_type("single-task", "sweep")
+class SingleTaskRecord(Record, ScoredFields, SplitFields, TrainingCost, TrainableState):
+    model_params: int | None = None  # of the whole model, trainable or not
+    eval_seconds: float | None = None
+    ood_eval_seconds: float | None = None
+    eval_samples_per_second: float | None = None
 
 
 class JobProtocol(Protocol):
@@ -154,7 +165,13 @@ class Job(TrainingJob):
             "approach": self.approach.model_dump(),
             "training": self.training.model_dump(),
             **task_data_identity(self),
+            **({"encoder": "frozen: cached pooled features"} if self.on_cached_features else {}),
         }
+
+    @property
+    def on_cached_features(self) -> bool:
+        """Whether the head trains on the frozen encoder's cached outputs (harness.training.features)."""
+        return method_of(self.approach)[0].frozen_encoder
 
     def base_record(self) -> dict[str, Any]:
         return common_record(self) | {"kind": "single-task", "task": self.task.name, "variant": None}
@@ -200,8 +217,10 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     """Train and evaluate in this process."""
     from accelerate.utils import set_seed
 
+    from harness.models.heads import HeadOnFeatures
+    from harness.training.features import FeatureBatches, FeatureCache, predict_from_features
     from harness.training.loop import TaskBatches, make_accelerator, train
-    from harness.training.scoring import score
+    from harness.training.scoring import score, scored
 
     set_seed(job.seed)
     tokenizer = load_tokenizer(job.model)
@@ -213,30 +232,39 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     plain, model, arch = build_model(job, job.task.num_labels, job.task.label_names)
     model_params = sum(p.numel() for p in plain.parameters())
     del plain  # it must not hold memory while the job trains
-    with measured_training() as measured:
-        measured.stats = train(
-            model,
-            TaskBatches(data.train_set, tokenizer, job.training, job.seed),
-            job.training,
-            accelerator,
-            desc=job.name,
-            is_head=arch.is_head,
-        )
-
     majority = data.majority_class
+    if job.on_cached_features:
+        cache = FeatureCache(
+            store_root_of(run_dir), job, model.to(accelerator.device), tokenizer, accelerator.device, batch_size
+        )
+        trained = HeadOnFeatures(model)
+        train_features = cache.features("train", data.train_set)
+        batches = FeatureBatches(train_features.values, data.train_set["labels"], job.training, job.seed)
+
+        def scored_on(name, task, dataset):
+            started = time.perf_counter()
+            features = cache.features(name, dataset).values
+            predictions = predict_from_features(model, features, batch_size, accelerator.device)
+            return scored(task, np.asarray(dataset["labels"]), predictions, majority, time.perf_counter() - started)
+    else:
+        trained, batches = model, TaskBatches(data.train_set, tokenizer, job.training, job.seed)
+
+        def scored_on(name, task, dataset):
+            return score(model, dataset, tokenizer, task, batch_size, accelerator.device, majority)
+
+    with measured_training() as measured:
+        measured.stats = train(trained, batches, job.training, accelerator, desc=job.name, is_head=arch.is_head)
+
     record = {
         "status": "ok",
         **data.describe(),
         "majority_class": majority,
         "model_params": model_params,
-        "dev": score(model, data.dev_set, tokenizer, job.task, batch_size, accelerator.device, majority).summary(),
+        "dev": scored_on("dev", job.task, data.dev_set).summary(),
     }
     if job.scores_eval_split:
-        in_domain = score(model, data.eval_set, tokenizer, job.task, batch_size, accelerator.device, majority)
-        ood = {
-            name: score(model, ood_set, tokenizer, task, batch_size, accelerator.device, majority)
-            for name, (task, ood_set) in ood_sets.items()
-        }
+        in_domain = scored_on("eval", job.task, data.eval_set)
+        ood = {name: scored_on(f"ood {name}", task, ood_set) for name, (task, ood_set) in ood_sets.items()}
         record |= {
             "eval_examples": in_domain.examples,
             "metrics": in_domain.metrics,
@@ -247,6 +275,9 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
             "ood_eval_seconds": sum(e.seconds for e in ood.values()),
             "eval_samples_per_second": in_domain.samples_per_second,
         }
+    if job.on_cached_features:  # the encoder pass over the training examples is part of training's cost
+        measured.stats.seconds += train_features.seconds
+        record["encoder_features"] = cache.describe()
     return {
         **record,
         **checkpoints.save_trainable(model, arch, run_dir),

@@ -12,6 +12,8 @@ from typing import Any
 from harness.data import DataSource
 from harness.jobs import JobBase, common_record, load_task_data, task_data_identity
 from harness.models import ModelRef, build_classifier, load_tokenizer
+from harness.results import store_root_of
+from harness.results.record import Record, ScoredFields, SplitFields, record_type
 from harness.specs import ApproachSpec, ProfileSpec, TaskSpec
 
 BASELINE_FORMAT = 2
@@ -21,6 +23,12 @@ BASELINE_APPROACH = ApproachSpec(
     description="logistic regression on the frozen encoder's pooled features",
 )
 INVERSE_REGULARISATION = (0.01, 0.1, 1.0, 10.0)  # scikit-learn's C, chosen on the dev slice
+
+
+@record_type("frozen-features")
+class FrozenFeaturesRecord(Record, ScoredFields, SplitFields):
+    inverse_regularisation: float | None = None  # the logistic regression's C, chosen on the dev slice
+    dev_accuracy_by_inverse_regularisation: dict[str, float] = {}
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class FrozenFeaturesJob(JobBase):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        from harness.models.heads import pooled_features
+        from harness.training.features import FeatureCache
         from harness.training.loop import default_device
         from harness.training.scoring import scored
 
@@ -67,15 +75,14 @@ class FrozenFeaturesJob(JobBase):
         data = load_task_data(self, self.task, tokenizer)
         device = default_device()
         encoder = build_classifier(self.model, self.task.num_labels, self.task.label_names, self.seed).to(device)
+        cache = FeatureCache(store_root_of(run_dir), self, encoder, tokenizer, device, self.profile.eval_batch_size)
 
-        def features(dataset):
-            return pooled_features(
-                encoder, dataset, tokenizer, self.profile.eval_batch_size, device, self.model.pooling
-            )
+        def features(name, dataset):
+            return cache.features(name, dataset).values
 
         train_x, dev_x, train_y, dev_y = (
-            features(data.train_set),
-            features(data.dev_set),
+            features("train", data.train_set),
+            features("dev", data.dev_set),
             np.asarray(data.train_set["labels"]),
             np.asarray(data.dev_set["labels"]),
         )
@@ -90,12 +97,14 @@ class FrozenFeaturesJob(JobBase):
         classifier = fitted(chosen)
         majority = data.majority_class
 
-        def evaluation(task, dataset, x=None):
-            x = features(dataset) if x is None else x
-            return scored(task, np.asarray(dataset["labels"]), classifier.predict(x), majority)
+        def evaluation(name, task, dataset):
+            return scored(task, np.asarray(dataset["labels"]), classifier.predict(features(name, dataset)), majority)
 
-        in_domain = evaluation(self.task, data.eval_set)
-        ood = {t.name: evaluation(t, load_task_data(self, t, tokenizer, train=False).eval_set) for t in self.ood_tasks}
+        in_domain = evaluation("eval", self.task, data.eval_set)
+        ood = {
+            t.name: evaluation(f"ood {t.name}", t, load_task_data(self, t, tokenizer, train=False).eval_set)
+            for t in self.ood_tasks
+        }
         return {
             "status": "ok",
             **data.describe(),
@@ -104,8 +113,9 @@ class FrozenFeaturesJob(JobBase):
             "majority_class": majority,
             "majority_rate": in_domain.majority_rate,
             "eval": in_domain.summary(),
-            "dev": evaluation(self.task, data.dev_set, dev_x).summary(),
+            "dev": evaluation("dev", self.task, data.dev_set).summary(),
             "ood": {name: e.summary() for name, e in ood.items()},
             "inverse_regularisation": chosen,
             "dev_accuracy_by_inverse_regularisation": {str(c): a for c, a in dev_accuracy.items()},
+            "encoder_features": cache.describe(),
         }

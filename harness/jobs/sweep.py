@@ -22,6 +22,7 @@ import yaml
 
 from harness.jobs import Job
 from harness.results.checks import correct
+from harness.results.record import EvaluationRecord, Record
 from harness.specs import PROJECT_ROOT
 from harness.stats import paired_bootstrap
 
@@ -61,16 +62,15 @@ def sweep_job(job: Job, parameter: str, value: str) -> SweepJob:
     )
 
 
-def summarise(jobs: list[SweepJob], records: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(jobs: list[SweepJob], records: list[Record]) -> dict[str, Any]:
     """Dev accuracy per value (mean over seeds), the value chosen (the best; ties: the first listed), and the
     values a paired bootstrap on the same dev examples and seeds cannot tell from it (harness.stats)."""
-    by_value: dict[str, dict[int, dict[str, Any]]] = {}
+    by_value: dict[str, dict[int, EvaluationRecord]] = {}
     for job, record in zip(jobs, records):
-        if record.get("status") == "ok":
-            by_value.setdefault(job.value, {})[job.seed] = record["dev"]
+        if record.ok:
+            by_value.setdefault(job.value, {})[job.seed] = record.dev
     dev = {
-        value: statistics.fmean(summary["metrics"]["accuracy"] for summary in by_seed.values())
-        for value, by_seed in by_value.items()
+        value: statistics.fmean(summary.accuracy for summary in by_seed.values()) for value, by_seed in by_value.items()
     }
     chosen = max(dev, key=dev.get) if dev else None
     correct_by_seed = {
@@ -84,7 +84,7 @@ def summarise(jobs: list[SweepJob], records: list[dict[str, Any]]) -> dict[str, 
         "profile": first.profile.name,
         "model": first.model.name,
         "seeds": sorted({job.seed for job in jobs}),
-        "dev_split": records[0].get("dev_split") if records else None,
+        "dev_split": records[0].dev_split if records else None,
         "dev_accuracy": {value: round(accuracy, 4) for value, accuracy in dev.items()},
         "chosen": chosen,
         "within_noise_of_chosen": [

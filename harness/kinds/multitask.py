@@ -20,10 +20,11 @@ from pydantic import Field
 
 from harness.data import DataSource
 from harness.errors import HarnessError, SpecError
-from harness.jobs import Job, TrainingJob, common_record, load_task_data, measured_training
+from harness.jobs import Job, SingleTaskRecord, TrainingJob, common_record, load_task_data, measured_training
 from harness.kinds import SuiteKind, at_suite_seeds, register
 from harness.models import ModelRef, load_tokenizer
 from harness.report.tables import BoardContext, grouped, mean_std, size, table
+from harness.results.record import EvaluationRecord, Record, TrainableState, TrainingCost, record_type
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -99,6 +100,22 @@ def load_suite(path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, App
     return suite
 
 
+class TaskEvaluation(EvaluationRecord):
+    """One task of the mixture scored, with the split and number of examples it trained on."""
+
+    split_spec: str
+    train_examples: int
+
+
+@record_type("multitask")
+class MultiTaskRecord(Record, TrainingCost, TrainableState):
+    tasks: list[str] = []
+    per_task: dict[str, TaskEvaluation] = {}
+    ood: dict[str, EvaluationRecord] = {}  # keyed `task→target`: a task's head scored on an out-of-domain task
+    sampled_batches: dict[str, int] = {}
+    single_task_steps: dict[str, int] = {}  # what the mixture's tasks would train for alone, for the step budget
+
+
 @dataclass(frozen=True)
 class MultiTaskJob(TrainingJob):
     suite: MultitaskSuiteSpec
@@ -148,12 +165,9 @@ class MultiTaskJob(TrainingJob):
     def with_dependencies(self, done: dict) -> MultiTaskJob:
         return self.with_measured_order({job.task.name: done[job.name].record for job in self.single_task_jobs()})
 
-    def with_measured_order(self, single_task_records: dict[str, dict[str, Any]]) -> MultiTaskJob:
+    def with_measured_order(self, single_task_records: dict[str, SingleTaskRecord]) -> MultiTaskJob:
         """This job with its curriculum ordered by the single-task records of its tasks (same approach and seed)."""
-        results = {
-            name: (record["metrics"]["accuracy"], record["majority_rate"])
-            for name, record in single_task_records.items()
-        }
+        results = {name: (record.eval.accuracy, record.majority_rate) for name, record in single_task_records.items()}
         return replace(self, measured_order=tuple(order_by_difficulty(results)))
 
     def sampler_spec(self) -> SamplerSpec:
@@ -295,10 +309,11 @@ def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
         view = TaskView(heads, index)
         majority = data[task.name].majority_class
         result = score(view, data[task.name].eval_set, tokenizer, task, batch_size, accelerator.device, majority)
-        per_task[task.name] = result.summary() | {
-            "split_spec": data[task.name].splits.describe(),
-            "train_examples": sizes[task.name],
-        }
+        per_task[task.name] = TaskEvaluation(
+            **result.summary().model_dump(),
+            split_spec=data[task.name].splits.describe(),
+            train_examples=sizes[task.name],
+        )
         for (source_name, _), (target, ood_set) in ood_sets.items():
             if source_name == task.name:
                 ood[f"{task.name}→{target.name}"] = score(
@@ -357,39 +372,36 @@ def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str
     accuracy_rows, cost_rows = [], []
     by_mixture = grouped(mixtures, ["task", "variant", "approach"])
     for (suite, sampler, approach), runs in by_mixture.items():
-        tasks = runs[0]["tasks"]
-        total = sum(runs[0]["sampled_batches"].values())
+        tasks = runs[0].tasks
+        total = sum(runs[0].sampled_batches.values())
         cells = []
         for task in tasks:
-            ours = [r["per_task"][task]["metrics"]["accuracy"] for r in runs]
-            seeds = {r["seed"] for r in runs}
-            theirs = [r["metrics"]["accuracy"] for r in single.get((task, approach), []) if r["seed"] in seeds]
+            ours = [r.per_task[task].accuracy for r in runs]
+            seeds = {r.seed for r in runs}
+            theirs = [r.eval.accuracy for r in single.get((task, approach), []) if r.seed in seeds]
             delta = mean_std([a - b for a, b in zip(ours, theirs)]) if len(theirs) == len(ours) else "–"
-            share = 100 * runs[0]["sampled_batches"][task] / total
+            share = 100 * runs[0].sampled_batches[task] / total
             cells.append(f"{mean_std(ours)} (Δ {delta}; {share:.0f}% of batches)")
-        ood = "; ".join(
-            f"{name} {mean_std([r['ood'][name]['metrics']['accuracy'] for r in runs])}"
-            for name in sorted(runs[0]["ood"])
-        )
+        ood = "; ".join(f"{name} {mean_std([r.ood[name].accuracy for r in runs])}" for name in sorted(runs[0].ood))
         accuracy_rows.append([suite, sampler, approach, *cells, ood or "–"])
         singles = [single.get((task, approach), []) for task in tasks]
         complete = all(singles)
-        single_task_steps = sum(runs[0].get("single_task_steps", {}).values())
+        single_task_steps = sum(runs[0].single_task_steps.values())
         cost_rows.append(
             [
                 suite,
                 sampler,
                 approach,
-                size(runs[0]["trainable_state_bytes"]),
-                size(sum(s[0]["trainable_state_bytes"] for s in singles)) if complete else "–",
-                f"{statistics.fmean(r['train_seconds'] for r in runs):.1f}",
-                f"{sum(statistics.fmean(r['train_seconds'] for r in s) for s in singles):.1f}" if complete else "–",
-                f"{runs[0]['train_steps']} ({runs[0]['train_steps'] / single_task_steps:.0%})"
+                size(runs[0].trainable_state_bytes),
+                size(sum(s[0].trainable_state_bytes for s in singles)) if complete else "–",
+                f"{statistics.fmean(r.train_seconds for r in runs):.1f}",
+                f"{sum(statistics.fmean(r.train_seconds for r in s) for s in singles):.1f}" if complete else "–",
+                f"{runs[0].train_steps} ({runs[0].train_steps / single_task_steps:.0%})"
                 if single_task_steps
-                else str(runs[0]["train_steps"]),
+                else str(runs[0].train_steps),
             ]
         )
-    first_tasks = next(iter(by_mixture.values()))[0]["tasks"]
+    first_tasks = next(iter(by_mixture.values()))[0].tasks
     return [
         "## Multi-task vs single-task",
         "",

@@ -18,11 +18,12 @@ from pydantic import Field
 
 from harness.data import load_examples
 from harness.errors import SpecError
-from harness.jobs import DerivedJob, Job, common_record, measured_training
+from harness.jobs import DerivedJob, Job, SingleTaskRecord, common_record, measured_training
 from harness.jobs import execute as fine_tune
 from harness.kinds import SuiteKind, register
 from harness.models import TINY_CONFIGS, ModelRef, load_tokenizer
 from harness.report.tables import BoardContext, grouped, mean_std, table
+from harness.results.record import TrainingCost, record_type
 from harness.specs import (
     NAME_PATTERN,
     Spec,
@@ -67,6 +68,22 @@ def load_pretraining_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -
     check_known(where, "tasks", suite.tasks, {n: t for n, t in tasks.items() if t.trainable})
     check_known(where, "approaches", suite.approaches, approaches)
     return suite
+
+
+class MaskedLanguageModelling(TrainingCost):
+    """The continued pre-training stage: its corpus, its training cost and which weights started untrained."""
+
+    examples: int
+    corpus_split: str
+    initialised_weights: list[str]
+
+
+@record_type("continued-pretraining")
+class ContinuedPretrainingRecord(SingleTaskRecord):
+    """The fine-tuning of the adapted encoder (a single-task record's fields), after its MLM stage."""
+
+    baseline: str | None = None  # the config hash of the same fine-tuning from the plain encoder
+    mlm: MaskedLanguageModelling | None = None
 
 
 @dataclass(frozen=True)
@@ -223,12 +240,12 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     )
     fields = fine_tune(replace(job.fine_tuning, model=adapted), run_dir)
     return fields | {
-        "mlm": {
-            "examples": len(texts),
-            "corpus_split": job.suite.corpus.split,
-            "initialised_weights": initialised,
-            **{k: v for k, v in measured.fields().items() if k != "hardware"},
-        },
+        "mlm": MaskedLanguageModelling(
+            examples=len(texts),
+            corpus_split=job.suite.corpus.split,
+            initialised_weights=initialised,
+            **(measured.fields() | {"hardware": None}),  # the record's own hardware field says it
+        ),
     }
 
 
@@ -246,23 +263,20 @@ def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]
     single = board.single
     rows = []
     for (approach, corpus, task), runs in grouped(adapted, ["approach", "variant", "task"]).items():
-        baseline = {r["config_hash"]: r for r in single.get((task, approach), [])}
-        pairs = [(r, baseline[r["baseline"]]) for r in runs if r["baseline"] in baseline]
-        row = [approach, f"MLM on {corpus} ({runs[0]['mlm']['examples']} texts) → {task}"]
-        row.append(
-            f"{mean_std([b['metrics']['accuracy'] for _, b in pairs])} → "
-            f"{mean_std([r['metrics']['accuracy'] for r, _ in pairs])}"
-        )
-        for target in sorted(runs[0]["ood"]):
+        baseline = {r.config_hash: r for r in single.get((task, approach), [])}
+        pairs = [(r, baseline[r.baseline]) for r in runs if r.baseline in baseline]
+        row = [approach, f"MLM on {corpus} ({runs[0].mlm.examples} texts) → {task}"]
+        row.append(f"{mean_std([b.eval.accuracy for _, b in pairs])} → {mean_std([r.eval.accuracy for r, _ in pairs])}")
+        for target in sorted(runs[0].ood):
             row.append(
-                f"{target}: {mean_std([b['ood'][target]['metrics']['accuracy'] for _, b in pairs])} → "
-                f"{mean_std([r['ood'][target]['metrics']['accuracy'] for r, _ in pairs])}"
+                f"{target}: {mean_std([b.ood[target].accuracy for _, b in pairs])} → "
+                f"{mean_std([r.ood[target].accuracy for r, _ in pairs])}"
             )
         rows.append(
             row
             + [
-                f"{statistics.fmean(r['mlm']['train_seconds'] for r in runs):.1f}",
-                ", ".join(runs[0]["mlm"]["initialised_weights"][:2]),
+                f"{statistics.fmean(r.mlm.train_seconds for r in runs):.1f}",
+                ", ".join(runs[0].mlm.initialised_weights[:2]),
             ]
         )
     return [

@@ -35,7 +35,8 @@ from harness.kinds import SuiteKind, register
 from harness.kinds.multitask import MultiTaskJob
 from harness.models import ModelRef, build_classifier, load_tokenizer
 from harness.report.tables import BoardContext, mean_std, table
-from harness.results import ResultStore, package_versions
+from harness.results import ResultStore, package_versions, store_root_of
+from harness.results.record import EvaluationRecord, Fields, Record, record_type
 from harness.specs import NAME_PATTERN, ProfileSpec, Spec, TaskSpec, load_spec
 from harness.training.checkpoints import restore
 
@@ -80,6 +81,38 @@ def load_probe_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -> Prob
     if suite.word_content and suite.word_content.task not in tasks:
         raise SpecError(f"{where}: field 'word_content.task': unknown task '{suite.word_content.task}'")
     return suite
+
+
+class ProbeExamples(Fields):
+    train: int
+    eval: int
+
+
+class ProbeSetFields(Fields):
+    """Which probing set a probe was fitted and scored on (built once per probe, model and seed)."""
+
+    probe_split_spec: str | None = None
+    probe_examples: ProbeExamples | None = None
+
+
+@record_type("probe-baseline")
+class ProbeBaselineRecord(Record, ProbeSetFields):
+    """The probe fitted on the plain pre-trained encoder."""
+
+    probe_accuracy: float | None = None
+    probe_eval: EvaluationRecord | None = None
+
+
+@record_type("probe")
+class ProbeRecord(Record, ProbeSetFields):
+    """The probe fitted on a fine-tuned encoder, beside the pre-trained encoder's (its baseline's) on the same set."""
+
+    probe_task: str | None = None
+    probe_before: float | None = None
+    probe_after: float | None = None
+    knowledge_lost: float | None = None  # before − after, in accuracy
+    probe_before_eval: EvaluationRecord | None = None
+    probe_after_eval: EvaluationRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +284,7 @@ class ProbeBaselineJob(JobBase):
         )
         return {
             "status": "ok",
-            "probe_accuracy": evaluation["metrics"]["accuracy"],
+            "probe_accuracy": evaluation.accuracy,
             "probe_eval": evaluation,
             "probe_split_spec": split_spec,
             "probe_examples": {"train": len(train_set), "eval": len(eval_set)},
@@ -313,7 +346,7 @@ class ProbeJob(DerivedJob):
         from harness.training.loop import default_device
 
         set_seed(self.seed)
-        store = ResultStore(run_dir.parent.parent)
+        store = ResultStore(store_root_of(run_dir))
         baseline = store.load(self.baseline.config_hash)
         tokenizer = load_tokenizer(self.model)
         train_set, eval_set = probe_datasets(self, store.run_dir(self.baseline.config_hash), tokenizer)
@@ -322,21 +355,21 @@ class ProbeJob(DerivedJob):
         evaluation = probe_evaluation(
             model, train_set, eval_set, tokenizer, self.profile.eval_batch_size, device, self.seed
         )
-        after, before = evaluation["metrics"]["accuracy"], baseline["probe_accuracy"]
+        after, before = evaluation.accuracy, baseline.probe_accuracy
         return {
             "status": "ok",
             "probe_task": self.probe.label,
-            "probe_split_spec": baseline["probe_split_spec"],
+            "probe_split_spec": baseline.probe_split_spec,
             "probe_before": before,
             "probe_after": after,
             "knowledge_lost": before - after,
-            "probe_before_eval": baseline["probe_eval"],
+            "probe_before_eval": baseline.probe_eval,
             "probe_after_eval": evaluation,
-            "probe_examples": baseline["probe_examples"],
+            "probe_examples": baseline.probe_examples,
         }
 
 
-def probe_evaluation(model, train_set, eval_set, tokenizer, batch_size: int, device, seed: int) -> dict[str, Any]:
+def probe_evaluation(model, train_set, eval_set, tokenizer, batch_size: int, device, seed: int) -> EvaluationRecord:
     """A logistic-regression probe on the model's mean-pooled features: its evaluation summary
     (harness.training.scoring)."""
     from sklearn.linear_model import LogisticRegression

@@ -22,6 +22,7 @@ from harness.jobs import Job
 from harness.kinds import SuiteKind, register
 from harness.report.tables import BoardContext, table
 from harness.results.checks import STANDARD_ERRORS, clears, correct, gain_over_majority_pooled, reference_gap
+from harness.results.record import Record
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -132,14 +133,10 @@ def pin(
     (None where none is left), so a later, fuller run adds the tasks an earlier one lacked."""
 
     suite = load_reference_suite(path, tasks, approaches)
-    runs: dict[str, list[dict[str, Any]]] = {}
+    runs: dict[str, list[Record]] = {}
     for record in records:
-        if (
-            record.get("kind", "single-task") == "single-task"
-            and record["approach"] == approach
-            and record["status"] == "ok"
-        ):
-            runs.setdefault(record["task"], []).append(record)
+        if record.kind == "single-task" and record.approach == approach and record.ok:
+            runs.setdefault(record.task, []).append(record)
     if not runs:
         raise SpecError(f"no successful {approach} single-task runs of {model} in the results store to pin")
     pinned = sorted(
@@ -155,7 +152,7 @@ def pin(
     at_majority = sorted(
         task
         for task, task_runs in runs.items()
-        if not clears(*gain_over_majority_pooled([r["eval"] for r in task_runs], task_runs[0]["majority_class"]))
+        if not clears(*gain_over_majority_pooled([r.eval for r in task_runs], task_runs[0].majority_class))
     )
     if at_majority and not if_missing:
         raise SpecError(
@@ -166,13 +163,13 @@ def pin(
     if not runs:
         return None
     intervals = {
-        task: bootstrap(np.stack([correct(r["eval"]) for r in task_runs])) for task, task_runs in sorted(runs.items())
+        task: bootstrap(np.stack([correct(r.eval) for r in task_runs])) for task, task_runs in sorted(runs.items())
     }
-    seeds = sorted({r["seed"] for task_runs in runs.values() for r in task_runs})
+    seeds = sorted({r.seed for task_runs in runs.values() for r in task_runs})
     first = next(iter(runs.values()))[0]
     reference = ReferenceSpec(
         model=model,
-        source=f"{run}: seeds {', '.join(map(str, seeds))}; {first['hardware']}; {first['data_source']}",
+        source=f"{run}: seeds {', '.join(map(str, seeds))}; {first.hardware}; {first.data_source}",
         accuracy={task: round(interval.mean, 4) for task, interval in intervals.items()},
         source_standard_error={task: round(interval.standard_error, 4) for task, interval in intervals.items()},
     )
@@ -193,7 +190,7 @@ def pin(
 def other_splits(task: TaskSpec, records: list[dict[str, Any]]) -> str | None:
     """Why a gate cannot judge these runs, where they used other splits than the task's own (a fallback):
     the source's number is for the task's own evaluation split."""
-    used = sorted({record["split_spec"] for record in records})
+    used = sorted({record.split_spec for record in records})
     if used == [task.splits.describe()]:
         return None
     return f"ran on {', '.join(used)}, not the task's own splits the source used ({task.splits.describe()})"
@@ -218,16 +215,16 @@ def leaderboard_section(single: pd.DataFrame, board: BoardContext) -> list[str]:
                     task,
                     f"{100 * accuracy:.1f}",
                     reference.source,
-                    ", ".join(str(run["seed"]) for run in runs) or "–",
+                    ", ".join(str(run.seed) for run in runs) or "–",
                 ]
                 if not runs:
                     rows.append(row + ["–", "–", "–", "not run"])
                 elif reason := other_splits(tasks[task], runs):
                     rows.append(row + ["–", "–", "–", f"skipped: {reason}"])
                 else:
-                    summaries = [run["eval"] for run in runs]
+                    summaries = [run.eval for run in runs]
                     mean, tolerance = reference_gap(summaries, accuracy, reference.source_standard_error.get(task, 0.0))
-                    learned = clears(*gain_over_majority_pooled(summaries, runs[0]["majority_class"]))
+                    learned = clears(*gain_over_majority_pooled(summaries, runs[0].majority_class))
                     verdict = "within" if abs(mean - accuracy) <= tolerance else "OUTSIDE: the gate fails"
                     rows.append(
                         row

@@ -22,6 +22,7 @@ from harness.kinds import SuiteKind, at_suite_seeds, register
 from harness.models import ModelRef, load_tokenizer
 from harness.report.tables import BoardContext, grouped, kept, learned, mean_std, table
 from harness.results.forgetting import average_forgetting, backward_transfer, forgetting
+from harness.results.record import EvaluationRecord, Record, TrainableState, TrainingCost, record_type
 from harness.specs import (
     NAME_PATTERN,
     ApproachSpec,
@@ -57,6 +58,25 @@ def load_sequential_suite(
             raise SpecError(f"{where}: field 'chains.{index}': unknown or untrainable task {', '.join(unknown)}")
     check_known(where, "approaches", suite.approaches, approaches)
     return suite
+
+
+class Stage(TrainingCost):
+    """One task of a chain: what it trained on, and every task of the chain scored after it."""
+
+    task: str
+    split_spec: str
+    train_examples: int
+    evaluations: dict[str, EvaluationRecord]
+
+
+@record_type("sequential")
+class SequentialRecord(Record, TrainingCost, TrainableState):
+    chain: list[str] = []
+    accuracy_matrix: list[list[float]] = []  # row i: every task's accuracy after training on task i
+    forgetting: dict[str, float] = {}
+    average_forgetting: float | None = None
+    backward_transfer: float | None = None
+    stages: list[Stage] = []
 
 
 @dataclass(frozen=True)
@@ -156,13 +176,13 @@ def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
         ]
         matrix.append([s.metrics["accuracy"] for s in scores])
         stages.append(
-            {
-                "task": task.name,
-                "split_spec": task_data.splits.describe(),
-                "train_examples": len(task_data.train_set),
-                "evaluations": {t.name: s.summary() for t, s in zip(job.chain, scores)},
+            Stage(
+                task=task.name,
+                split_spec=task_data.splits.describe(),
+                train_examples=len(task_data.train_set),
+                evaluations={t.name: s.summary() for t, s in zip(job.chain, scores)},
                 **measured.fields(),
-            }
+            )
         )
     return {
         "status": "ok",
@@ -171,12 +191,13 @@ def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
         "average_forgetting": average_forgetting(matrix),
         "backward_transfer": backward_transfer(matrix),
         "stages": stages,
-        "train_seconds": sum(stage["train_seconds"] for stage in stages),
+        "train_seconds": sum(stage.train_seconds for stage in stages),
         "peak_memory_bytes": max(
-            (s["peak_memory_bytes"] for s in stages if s["peak_memory_bytes"] is not None), default=None
+            (s.peak_memory_bytes for s in stages if s.peak_memory_bytes is not None), default=None
         ),
-        "peak_memory_kind": stages[0]["peak_memory_kind"],
-        "hardware": stages[0]["hardware"],
+        "peak_memory_kind": stages[0].peak_memory_kind,
+        "hardware": stages[0].hardware,
+        "precision": stages[0].precision,
         **save_trainable(heads, arch, run_dir),
     }
 
@@ -210,35 +231,32 @@ def leaderboard_section(chains: pd.DataFrame, board: BoardContext) -> list[str]:
     single = board.single
     rows = []
     for (_, approach), runs in grouped(chains, ["task", "approach"]).items():
-        chain = runs[0]["chain"]
+        chain = runs[0].chain
         stages = "; ".join(
             f"after {chain[i]}: "
             + ", ".join(
-                f"{task} {mean_std([r['accuracy_matrix'][i][j] for r in runs])}"
-                for j, task in enumerate(chain[: i + 1])
+                f"{task} {mean_std([r.accuracy_matrix[i][j] for r in runs])}" for j, task in enumerate(chain[: i + 1])
             )
             for i in range(len(chain))
         )
-        final = [r["accuracy_matrix"][-1][-1] for r in runs]
-        seeds = {r["seed"] for r in runs}
-        scratch_runs = [r for r in single.get((chain[-1], approach), []) if r["seed"] in seeds]
-        scratch = [r["metrics"]["accuracy"] for r in scratch_runs]
+        final = [r.accuracy_matrix[-1][-1] for r in runs]
+        seeds = {r.seed for r in runs}
+        scratch_runs = [r for r in single.get((chain[-1], approach), []) if r.seed in seeds]
+        scratch = [r.eval.accuracy for r in scratch_runs]
         if len(scratch) != len(final):
             gain = "–"
-        elif not all(learned(r.get("eval"), r.get("majority_class")) for r in scratch_runs if kept(r.get("eval"))):
+        elif not all(learned(r.eval, r.majority_class) for r in scratch_runs if kept(r.eval)):
             gain = "n/a: the from-scratch model did not learn"
         else:
             gain = mean_std([a - b for a, b in zip(final, scratch)])
 
         def forgot(stage: int, task: str, runs=runs) -> str:
             evaluations = [
-                e
-                for r in runs
-                if kept(e := r.get("stages", [{}] * (stage + 1))[stage].get("evaluations", {}).get(task))
+                e for r in runs if len(r.stages) > stage and kept(e := r.stages[stage].evaluations.get(task))
             ]
-            if not all(learned(e, e["majority_class"]) for e in evaluations):
+            if not all(learned(e, e.majority_class) for e in evaluations):
                 return f"{task} n/a (not learned)"
-            return f"{task} {mean_std([r['forgetting'][task] for r in runs])}"
+            return f"{task} {mean_std([r.forgetting[task] for r in runs])}"
 
         rows.append(
             [
@@ -246,7 +264,7 @@ def leaderboard_section(chains: pd.DataFrame, board: BoardContext) -> list[str]:
                 approach,
                 stages,
                 ", ".join(forgot(stage, task) for stage, task in enumerate(chain[:-1])),
-                mean_std([r["backward_transfer"] for r in runs]),
+                mean_std([r.backward_transfer for r in runs]),
                 mean_std(final),
                 mean_std(scratch),
                 gain,

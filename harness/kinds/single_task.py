@@ -77,7 +77,7 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
             "and line: the Pareto front (no other approach is both cheaper and more accurate).",
             "",
         ]
-    if any(group[0]["ood"] for group in groups.values()):
+    if any(group[0].ood for group in groups.values()):
         lines += [
             "## Out-of-domain accuracy (%)",
             "",
@@ -120,7 +120,7 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
 def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset()) -> str:
     tasks = sorted({task for task, _ in groups})
     approaches = sorted({approach for _, approach in groups})
-    majority = {task: [r["majority_rate"] for r in runs] for (task, _), runs in groups.items()}
+    majority = {task: [r.majority_rate for r in runs] for (task, _), runs in groups.items()}
     rows = [
         ["majority class (of the training split)"] + [mean_std(majority[task]) for task in tasks],
         ["frozen features + logistic regression"] + [accuracy_cell(baselines.get(task, [])) for task in tasks],
@@ -147,8 +147,8 @@ def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset
 
 def _splits_cell(runs) -> str:
     """The splits the task's runs used; 'fallback' where the source lacked the task's own (tasks/<task>.yaml)."""
-    used = sorted({r["split_spec"] for r in runs})
-    declared = runs[0]["config"]["task"]["splits"]
+    used = sorted({r.split_spec for r in runs})
+    declared = runs[0].config["task"]["splits"]
     own = f"train={declared['train']} eval={declared['eval']}"
     return "; ".join(spec if spec == own else f"fallback {spec}" for spec in used)
 
@@ -157,13 +157,13 @@ def out_of_domain_table(groups, baselines) -> str:
     rows = []
     named = {("frozen-features", task): runs for task, runs in baselines.items()}
     for (task, approach), runs in sorted(groups.items()) + sorted((k[::-1], v) for k, v in named.items()):
-        for target in sorted(runs[0]["ood"]):
+        for target in sorted(runs[0].ood):
 
             def ood(record, target=target):
-                return record["ood"].get(target)
+                return record.ood.get(target)
 
-            in_domain = [r["metrics"]["accuracy"] for r in runs]
-            gaps = [a - ood(r)["metrics"]["accuracy"] for a, r in zip(in_domain, runs)]
+            in_domain = [r.metrics["accuracy"] for r in runs]
+            gaps = [a - ood(r).accuracy for a, r in zip(in_domain, runs)]
             full = groups.get((task, "full")) if approach != "full" else None
             rows.append(
                 [
@@ -172,8 +172,8 @@ def out_of_domain_table(groups, baselines) -> str:
                     mean_std(in_domain),
                     accuracy_cell(runs, full, baselines.get(task) if approach != "frozen-features" else None, ood),
                     mean_std(gaps),
-                    mean_std([ood(r)["majority_rate"] for r in runs]),
-                    ood(runs[0])["examples"],
+                    mean_std([ood(r).majority_rate for r in runs]),
+                    ood(runs[0]).examples,
                 ]
             )
     return table(
@@ -235,20 +235,20 @@ def runs_table(groups: Groups) -> str:
     rows = []
     for (task, approach), runs in groups.items():
         first = runs[0]
-        metrics = ", ".join(f"{name} {mean_std([r['metrics'][name] for r in runs])}" for name in first["metrics"])
-        dev = mean_std([r["dev"]["metrics"]["accuracy"] for r in runs if "dev" in r])
+        metrics = ", ".join(f"{name} {mean_std([r.metrics[name] for r in runs])}" for name in first.metrics)
+        dev = mean_std([r.dev.accuracy for r in runs if r.dev])
         rows.append(
             [
                 task,
                 approach,
-                ",".join(str(r["seed"]) for r in runs),
+                ",".join(str(r.seed) for r in runs),
                 metrics,
                 dev,
-                first["split_spec"],
-                first["train_examples"],
-                first.get("dev_examples", "–"),
-                first["eval_examples"],
-                " ".join(r["config_hash"] for r in runs),
+                first.split_spec,
+                first.train_examples,
+                first.dev_examples or "–",
+                first.eval_examples,
+                " ".join(r.config_hash for r in runs),
             ]
         )
     return table(

@@ -76,6 +76,35 @@ def pooled_features(model, dataset, tokenizer, batch_size: int, device, pooling:
     return features
 
 
+def classify_pooled(model, pooled: torch.Tensor) -> torch.Tensor:
+    """The classifier's logits from its encoder's pooled output (`pooled_features`, with the model's pooling), through
+    the model's own head modules: the same function of it as the model's whole forward
+    (tests/test_heads.py). Written here because transformers has no entry point below the encoder."""
+    kind = model.config.model_type
+    if kind == "bert":
+        pooler = model.bert.pooler
+        if not isinstance(pooler, MeanPooling):  # BERT's own pooler: dense + tanh over the first token
+            pooled = pooler.activation(pooler.dense(pooled))
+        return model.classifier(model.dropout(pooled))
+    if kind == "distilbert":
+        return model.classifier(model.dropout(nn.functional.relu(model.pre_classifier(pooled))))
+    raise NotImplementedError(f"no head over pooled features for model type '{kind}'")
+
+
+class HeadOnFeatures(nn.Module):
+    """A classifier whose encoder is frozen, trained on its cached pooled outputs: the same head parameters (shared
+    with `model`, so the model is trained when this is), fed precomputed features instead of tokens."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, features, labels=None):
+        logits = classify_pooled(self.model, features)
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
 class MultiTaskHeads(nn.Module):
     """A classifier whose output layer holds every task's labels; each task reads and is trained
     on its own slice."""

@@ -24,18 +24,19 @@ from harness.models import resolve_model
 from harness.pytest_plugin.xdist import HOST_WORKER, StoreWaiter
 from harness.report import frame, publish
 from harness.results import ResultStore, timestamp
+from harness.results.record import Record, TrainingCost
 from harness.specs.catalog import check_profile, load_approaches, load_profile, load_tasks
 
 
 @dataclass
 class TrainedRun:
     job: Any
-    record: dict[str, Any]
+    record: Record
     run_dir: Path
 
     @property
     def accuracy(self) -> float:
-        return self.record["metrics"]["accuracy"]
+        return self.record.eval.accuracy
 
 
 @dataclass
@@ -95,11 +96,12 @@ class HarnessSession(Declarations):
 
     def _measured_cuda_peaks(self) -> list[int]:
         return [
-            r["peak_memory_bytes"]
+            r.peak_memory_bytes
             for r in self.store.records()
-            if r.get("profile") == self.profile.name
-            and r.get("peak_memory_bytes")
-            and str(r.get("peak_memory_kind", "")).startswith("CUDA")
+            if r.profile == self.profile.name
+            and isinstance(r, TrainingCost)
+            and r.peak_memory_bytes
+            and str(r.peak_memory_kind).startswith("CUDA")
         ]
 
     def plan(self, needed: list) -> Plan:

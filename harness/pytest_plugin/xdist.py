@@ -7,10 +7,11 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from harness.engine.plan import Node, blocked, dependencies, preflight, resolve
+from harness.engine.worker import failure
 from harness.results import ResultStore, is_fresh
+from harness.results.record import Record, parse_record
 
 HOST_WORKER = "gw0"  # under xdist, the worker that runs the engine
 HOST_START_TIMEOUT_S = 600  # how long a waiting xdist worker gives the host to start its engine
@@ -38,29 +39,29 @@ class StoreWaiter:
         else:
             node.job = resolve(job, deps)
             record = self._record(node.job)
-            node.finish("done" if record["status"] == "ok" else "failed", record, record.get("failure"))
+            node.finish("done" if record.ok else "failed", record, record.failure)
         self.nodes[job.name] = node
         return node
 
-    def _record(self, job) -> dict[str, Any]:
+    def _record(self, job) -> Record:
         waited = 0.0
         while True:
             record = self.store.load(job.config_hash)
             if is_fresh(record, self.fresh_after):
                 return record
-            if record and record["status"] != "ok" and record["finished_at"] >= self.session_started:
+            if record and not record.ok and record.finished_at >= self.session_started:
                 return record
             status = self._host_status()
             if status is None and waited > HOST_START_TIMEOUT_S:
-                return {
-                    "status": "failed",
-                    "failure": f"the engine host ({HOST_WORKER}) did not start within {HOST_START_TIMEOUT_S} s",
-                }
+                return parse_record(
+                    job.base_record()
+                    | failure(f"the engine host ({HOST_WORKER}) did not start within {HOST_START_TIMEOUT_S} s")
+                )
             if status is not None and (status["finished"] or not alive(status["host_pid"])):
-                return {
-                    "status": "failed",
-                    "failure": f"the engine host ({HOST_WORKER}) ended without a result for {job.name}",
-                }
+                return parse_record(
+                    job.base_record()
+                    | failure(f"the engine host ({HOST_WORKER}) ended without a result for {job.name}")
+                )
             time.sleep(1.0)
             waited += 1.0
 

@@ -19,6 +19,7 @@ from harness.report.inference import INFERENCE_FILE, load_inference
 from harness.report.plots import plot_accuracy_vs_parameters, plot_generalization
 from harness.report.tables import BoardContext, grouped, table
 from harness.results import StagedFiles
+from harness.results.record import Record
 
 
 def render(
@@ -60,7 +61,7 @@ def render(
         f"- **Runs:** {len(frame)} ({len(failures)} failed); seeds "
         f"{', '.join(str(s) for s in sorted(frame['seed'].unique()))}; accuracies in %"
         + (f"; every run's numbers as CSV: [{runs_file}]({runs_file})" if runs_file else ""),
-        f"- **Head:** {', '.join(sorted({head_description(r) for r in records if r.get('pooling')})) or 'unknown'} "
+        f"- **Head:** {', '.join(sorted({head_description(r) for r in records if r.pooling})) or 'unknown'} "
         f"(harness.models.heads)",
         "",
     ]
@@ -95,10 +96,10 @@ def render(
     return "\n".join(lines)
 
 
-def head_description(record: dict[str, Any]) -> str:
+def head_description(record: Record) -> str:
     return (
         "mean of the token states → linear classifier (the checkpoint was trained with mean pooling)"
-        if record["pooling"] == "mean"
+        if record.pooling == "mean"
         else "the architecture's own pooler / pre_classifier over the first token → linear classifier"
     )
 

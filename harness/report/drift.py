@@ -6,6 +6,7 @@ from typing import Any, Iterable, Mapping
 
 from harness.report.frame import run_key
 from harness.report.tables import table
+from harness.results.record import Record
 
 Declared = Mapping[tuple, dict[str, Any]]  # run key -> the identity its job has today, as stored (harness.declarations)
 
@@ -18,14 +19,14 @@ def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def changes_since(record: dict[str, Any], declared: Declared | None) -> list[str]:
+def changes_since(record: Record, declared: Declared | None) -> list[str]:
     """How the YAML declarations today differ from what this run trained with, as `field: then → now`; empty where
-    they agree or nothing can be compared (no declarations given, a run they do not declare — other seeds, a suite
-    since removed — or a record without its config)."""
+    they agree or nothing can be compared (no declarations given, or a run they do not declare — other seeds, a
+    suite since removed)."""
     now = declared.get(run_key(record)) if declared else None
-    if now is None or "config" not in record:
+    if now is None:
         return []
-    then, now = _flat(record["config"]), _flat(now)
+    then, now = _flat(record.config), _flat(now)
     return [
         f"{field}: {_short(then.get(field, '–'))} → {_short(now.get(field, '–'))}"
         for field in sorted(then.keys() | now.keys())
@@ -38,7 +39,7 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def changed_runs(records: Iterable[dict[str, Any]], declared: Declared | None) -> dict[tuple, dict[str, Any]]:
+def changed_runs(records: Iterable[Record], declared: Declared | None) -> dict[tuple, dict[str, Any]]:
     """By (kind, task, approach, variant): the seeds whose runs the declarations have moved on from, and what
     changed."""
     changed: dict[tuple, dict[str, Any]] = {}
@@ -46,7 +47,7 @@ def changed_runs(records: Iterable[dict[str, Any]], declared: Declared | None) -
         changes = changes_since(record, declared)
         if changes:
             entry = changed.setdefault(run_key(record)[:-1], {"seeds": [], "changes": set()})
-            entry["seeds"].append(record["seed"])
+            entry["seeds"].append(record.seed)
             entry["changes"].update(changes)
     return changed
 

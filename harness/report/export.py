@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from harness.report.frame import RUN_KEY, fill_run_key, shown_source
+from harness.results.record import Record
 
 PER_EXAMPLE = ("predictions", "labels")  # one digit per example: in the store's records, not in the CSV
 NOT_EXPORTED = ("config", "worker")  # config_hash names the config; the worker is where it ran, not what
@@ -19,11 +20,11 @@ def _without_per_example(value: Any) -> Any:
     return value
 
 
-def runs_csv(records: Iterable[dict[str, Any]]) -> str:
+def runs_csv(records: Iterable[Record]) -> str:
     """One row per run, for analysis outside the harness: every record field, nested ones flattened to dotted
     columns (`eval.metrics.accuracy`, `ood.imdb.metrics.accuracy`, `per_task.mnli.metrics.accuracy`,
     `package_versions.torch`), lists as JSON; without the per-example predictions and the config itself."""
-    frame = pd.json_normalize([_without_per_example(record) for record in records])
+    frame = pd.json_normalize([_without_per_example(record.model_dump(exclude_none=True)) for record in records])
     frame = frame.drop(columns=[c for c in frame.columns if c.split(".")[0] in NOT_EXPORTED])
     frame = frame.reindex(columns=list(dict.fromkeys([*RUN_KEY, *frame.columns])))  # an empty store: a header alone
     if "data_source" in frame:

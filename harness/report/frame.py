@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from harness.results.record import Record
 from harness.specs import PROJECT_ROOT
 
 RUN_KEY = ["kind", "task", "approach", "variant", "seed"]  # a newer record of the same key replaces the older
@@ -43,23 +44,26 @@ def shown_source(data_source: str) -> str:
     return f"mirror {os.path.relpath(where, PROJECT_ROOT)}"
 
 
-def run_key(record: dict[str, Any]) -> tuple:
-    """A record's RUN_KEY, with the defaults fill_run_key gives records from before kinds and variants."""
+def run_key(record: Record | Mapping[str, Any]) -> tuple:
+    """A record's RUN_KEY (of a stored record, or of a job's base record), with the defaults fill_run_key gives
+    records from before kinds and variants."""
+    fields = record if isinstance(record, Mapping) else record.model_dump(include=set(RUN_KEY))
     return tuple(
-        (record.get(field) or RUN_KEY_DEFAULTS[field]) if field in RUN_KEY_DEFAULTS else record[field]
+        (fields.get(field) or RUN_KEY_DEFAULTS[field]) if field in RUN_KEY_DEFAULTS else fields[field]
         for field in RUN_KEY
     )
 
 
-def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def runs_frame(records: Iterable[Record]) -> pd.DataFrame:
     """One row per record: its top-level fields as columns (missing ones NaN), `kind` and `variant` filled in,
     `accuracy` from its metrics, and the record itself in `record` for cells that need its predictions."""
     records = list(records)
-    columns = sorted({field for record in records for field in record} | {*RUN_KEY, *ALWAYS})
-    frame = pd.DataFrame(records, columns=columns)
+    rows = [record.model_dump(exclude_none=True) for record in records]
+    columns = sorted({field for row in rows for field in row} | {*RUN_KEY, *ALWAYS})
+    frame = pd.DataFrame(rows, columns=columns)
     frame["record"] = records
     fill_run_key(frame)
-    frame["accuracy"] = [(record.get("metrics") or {}).get("accuracy") for record in records]
+    frame["accuracy"] = [(row.get("metrics") or {}).get("accuracy") for row in rows]
     return frame
 
 
@@ -69,7 +73,7 @@ def fill_run_key(frame: pd.DataFrame) -> None:
         frame[column] = frame[column].where(frame[column].notna(), default) if column in frame else default
 
 
-def select(records: Iterable[dict[str, Any]], scope: Scope) -> list[dict[str, Any]]:
+def select(records: Iterable[Record], scope: Scope) -> list[Record]:
     frame = runs_frame(records)
     in_scope = (
         (frame["profile"] == scope.profile)

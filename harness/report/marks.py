@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.report.tables import mean_std
+from harness.report.tables import kept, mean_std
 from harness.results import checks
+from harness.results.record import EvaluationRecord, ScoredFields
 from harness.stats import bootstrap, paired_bootstrap
 
 MARKS = (
@@ -17,26 +18,30 @@ MARKS = (
 )
 
 
-def _correctness(runs, summary=lambda record: record.get("eval") or record) -> dict[int, np.ndarray] | None:
+def in_domain(record: ScoredFields) -> EvaluationRecord | None:
+    return record.eval
+
+
+def _correctness(runs, summary=in_domain) -> dict[int, np.ndarray] | None:
     """Per seed, 1 where a prediction was right; None for records that kept no predictions."""
-    summaries = {r["seed"]: summary(r) for r in runs}
-    if not summaries or any(s is None or "predictions" not in s for s in summaries.values()):
+    summaries = {r.seed: summary(r) for r in runs}
+    if not summaries or not all(map(kept, summaries.values())):
         return None
     return {seed: checks.correct(s) for seed, s in summaries.items()}
 
 
-def accuracy_cell(runs, full=None, baseline=None, summary=lambda record: record.get("eval") or record) -> str:
+def accuracy_cell(runs, full=None, baseline=None, summary=in_domain) -> str:
     """mean ± std [95 % interval] and the significance marks of MARKS."""
     if not runs:
         return "–"
-    values = [summary(r)["metrics"]["accuracy"] for r in runs]
+    values = [summary(r).accuracy for r in runs]
     cell = mean_std(values)
     ours = _correctness(runs, summary)
     if ours is None:
         return cell
     interval = bootstrap(np.stack(list(ours.values())))
     cell += f" [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
-    majority = {r["seed"]: checks.majority_correct(summary(r), r["majority_class"]) for r in runs}
+    majority = {r.seed: checks.majority_correct(summary(r), r.majority_class) for r in runs}
     marks = ""
     against_full = paired_bootstrap(ours, _correctness(full, summary) or {}) if full else None
     if against_full and against_full.excludes_zero():

@@ -66,7 +66,7 @@ def plot_accuracy_vs_parameters(single: pd.DataFrame, path: Path) -> bool:
 
 def plot_generalization(groups, path: Path) -> bool:
     """In-domain against out-of-domain accuracy per approach, one panel per transfer (SST-2 → IMDB)."""
-    transfers = sorted({(task, target) for (task, _), runs in groups.items() for target in runs[0]["ood"]})
+    transfers = sorted({(task, target) for (task, _), runs in groups.items() for target in runs[0].ood})
     if not transfers:
         return False
     import matplotlib
@@ -77,10 +77,10 @@ def plot_generalization(groups, path: Path) -> bool:
     figure, axes = plt.subplots(1, len(transfers), figsize=(5 * len(transfers), 4.2), squeeze=False)
     for axis, (task, target) in zip(axes[0], transfers):
         for (t, approach), runs in sorted(groups.items()):
-            if t != task or target not in runs[0]["ood"]:
+            if t != task or target not in runs[0].ood:
                 continue
-            x = 100 * statistics.fmean(r["metrics"]["accuracy"] for r in runs)
-            y = 100 * statistics.fmean(r["ood"][target]["metrics"]["accuracy"] for r in runs)
+            x = 100 * statistics.fmean(r.metrics["accuracy"] for r in runs)
+            y = 100 * statistics.fmean(r.ood[target].accuracy for r in runs)
             axis.scatter(x, y, zorder=3)
             axis.annotate(approach, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
         low, high = axis.get_xlim()[0], axis.get_xlim()[1]

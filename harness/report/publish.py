@@ -22,6 +22,7 @@ from harness.errors import HarnessError
 from harness.report.board import board_files, write
 from harness.report.drift import Declared
 from harness.report.frame import RUN_KEY, Scope, runs_frame, select
+from harness.results.record import Record
 from harness.specs import PROJECT_ROOT, ProfileSpec, display_path
 
 SHOWN_MISSING = 8  # groups of missing runs named in a refusal; the rest are counted
@@ -56,7 +57,7 @@ def _text(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def missing_runs(published: pd.DataFrame, records: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+def missing_runs(published: pd.DataFrame, records: list[Record]) -> list[tuple[str, ...]]:
     """Run keys the published board shows that `records` (one scope's, harness.select) lack."""
     stored = _keys(runs_frame(records)) if records else set()
     return sorted(_keys(published) - stored)

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from harness.results import checks
+from harness.results.record import EvaluationRecord
 
 Groups = dict[tuple[str, str], list[dict[str, Any]]]  # (task, approach) -> its runs' records, one per seed
 
@@ -42,17 +43,15 @@ def size(value: float | None) -> str:
     return f"{value / 2**20:,.1f} MiB" if value >= 2**20 else f"{value / 2**10:,.1f} KiB"
 
 
-def kept(summary: dict[str, Any] | None) -> bool:
+def kept(summary: EvaluationRecord | None) -> bool:
     """Whether an evaluation kept its predictions (records from before they were kept did not)."""
-    return bool(summary and "predictions" in summary and "majority_class" in summary)
+    return summary is not None and summary.predictions is not None and summary.majority_class is not None
 
 
-def learned(summary: dict[str, Any] | None, majority_class: int | None) -> bool:
+def learned(summary: EvaluationRecord | None, majority_class: int | None) -> bool:
     """Whether a kept evaluation beats its majority class by 2 standard errors (harness.results.checks); derived
     numbers (transfer, forgetting) are only computed against models that learned."""
-    return bool(
-        summary and "predictions" in summary and majority_class is not None and checks.learned(summary, majority_class)
-    )
+    return kept(summary) and majority_class is not None and checks.learned(summary, majority_class)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from typing import Any, Iterator
 import numpy as np
 from filelock import FileLock
 
+from harness.results.record import Record, parse_record, problem_of
+
 RECORD_FILE = "record.json"
 STAGING_DIR = "staging"  # runs being built (ResultStore.staging_dir)
 STATE_FILE = "trainable_state.safetensors"
@@ -130,29 +132,33 @@ def signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def is_fresh(record: dict[str, Any] | None, fresh_after: str | None) -> bool:
+def is_fresh(record: Record | None, fresh_after: str | None) -> bool:
     """Whether a stored record serves instead of training again: it succeeded, and (with --retrain) finished after
     `fresh_after`, the session's start."""
-    return bool(record) and record["status"] == "ok" and (fresh_after is None or record["finished_at"] >= fresh_after)
+    return record is not None and record.ok and (fresh_after is None or record.finished_at >= fresh_after)
 
 
-REQUIRED_FIELDS = ("config_hash", "config", "status")
-
-
-def record_problem(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """A record file's content, or why it cannot be a record (truncated, empty, not written by this harness)."""
+def record_problem(path: Path) -> tuple[Record | None, str | None]:
+    """A record file's content, or why it cannot be a record (truncated, empty, not written by this harness, a
+    field missing or of the wrong type for its kind)."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return None, f"not valid JSON ({exc}): truncated or empty"
-    if not isinstance(record, dict):
-        return None, f"a JSON {type(record).__name__}, not a record"
-    missing = [name for name in REQUIRED_FIELDS if name not in record]
-    if missing:
-        return None, f"no {', '.join(missing)}: not a record of this harness's format"
-    if record["config_hash"] != path.parent.name:
-        return None, f"its config_hash {record['config_hash']} is not its directory's name"
+    if not isinstance(raw, dict):
+        return None, f"a JSON {type(raw).__name__}, not a record"
+    try:
+        record = parse_record(raw)
+    except ValueError as exc:
+        return None, f"not a record of this harness's format ({problem_of(exc)})"
+    if record.config_hash != path.parent.name:
+        return None, f"its config_hash {record.config_hash} is not its directory's name"
     return record, None
+
+
+def store_root_of(run_dir: Path) -> Path:
+    """The store a run is being built in: a run builds in `<store>/staging/<name>` (ResultStore.staging_dir)."""
+    return Path(run_dir).parent.parent
 
 
 class ResultStore:
@@ -176,7 +182,7 @@ class ResultStore:
         except OSError as exc:
             return exc.strerror or str(exc)
 
-    def load(self, run_hash: str) -> dict[str, Any] | None:
+    def load(self, run_hash: str) -> Record | None:
         """The run's record; None where there is none, or where it was damaged (then set aside, so that the
         job trains again)."""
         path = self.run_dir(run_hash) / RECORD_FILE
@@ -215,15 +221,15 @@ class ResultStore:
         path.mkdir(parents=True)
         return path
 
-    def commit(self, staged: Path, record: dict[str, Any]) -> bool:
+    def commit(self, staged: Path, record: Record) -> bool:
         """Writes `record` last into `staged`, then puts `staged` in place of the run's directory, set-aside records
         of the old one moving with it. A failure never replaces a successful record: then `staged` is dropped and
         False returned."""
-        run_dir = self.run_dir(record["config_hash"])
-        if record["status"] != "ok" and (self.load(record["config_hash"]) or {}).get("status") == "ok":
+        run_dir = self.run_dir(record.config_hash)
+        if not record.ok and (previous := self.load(record.config_hash)) is not None and previous.ok:
             shutil.rmtree(staged, ignore_errors=True)
             return False
-        atomic_write_text(staged / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True))
+        atomic_write_text(staged / RECORD_FILE, record.to_json())
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         with signals_held():
             if run_dir.exists():
@@ -245,12 +251,10 @@ class ResultStore:
             "unfinished": sorted(path for path in (self.root / STAGING_DIR).glob("*") if path.is_dir()),
         }
 
-    def write(self, record: dict[str, Any]) -> None:
-        atomic_write_text(
-            self.run_dir(record["config_hash"]) / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True)
-        )
+    def write(self, record: Record) -> None:
+        atomic_write_text(self.run_dir(record.config_hash) / RECORD_FILE, record.to_json())
 
-    def records(self) -> Iterator[dict[str, Any]]:
+    def records(self) -> Iterator[Record]:
         """Every intact record; damaged ones are set aside (see load)."""
         for path in sorted((self.root / "runs").glob(f"*/{RECORD_FILE}")):
             record, problem = record_problem(path)

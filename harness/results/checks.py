@@ -8,25 +8,25 @@ A claim is made only where the profile says its budget can show it (`learns`, `b
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pytest
 
 from harness.results import decode_ids
+from harness.results.record import EvaluationRecord, TrainingCost
 from harness.specs import ProfileSpec
 from harness.stats import bootstrap
 
 STANDARD_ERRORS = 2
 
 
-def correct(summary: dict[str, Any]) -> np.ndarray:
+def correct(summary: EvaluationRecord) -> np.ndarray:
     """1 where a kept evaluation's prediction was right, in example order."""
-    return (decode_ids(summary["predictions"]) == decode_ids(summary["labels"])).astype(np.float64)
+    return (decode_ids(summary.predictions) == decode_ids(summary.labels)).astype(np.float64)
 
 
-def majority_correct(summary: dict[str, Any], majority_class: int) -> np.ndarray:
-    return (decode_ids(summary["labels"]) == majority_class).astype(np.float64)
+def majority_correct(summary: EvaluationRecord, majority_class: int) -> np.ndarray:
+    return (decode_ids(summary.labels) == majority_class).astype(np.float64)
 
 
 def require_claim(profile: ProfileSpec, claim: str, approach: str) -> None:
@@ -44,7 +44,7 @@ def paired_gain(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
     return float(difference.mean()), bootstrap(difference).standard_error
 
 
-def gain_over_majority(summary: dict[str, Any], majority_class: int) -> tuple[float, float]:
+def gain_over_majority(summary: EvaluationRecord, majority_class: int) -> tuple[float, float]:
     """Accuracy minus the majority class's on the same examples, and its standard error."""
     return paired_gain(correct(summary), majority_correct(summary, majority_class))
 
@@ -53,11 +53,11 @@ def clears(gain: float, standard_error: float) -> bool:
     return gain > 0 and gain >= STANDARD_ERRORS * standard_error
 
 
-def learned(summary: dict[str, Any], majority_class: int) -> bool:
+def learned(summary: EvaluationRecord, majority_class: int) -> bool:
     return clears(*gain_over_majority(summary, majority_class))
 
 
-def beats_majority(summary: dict[str, Any], majority_class: int, what: str) -> None:
+def beats_majority(summary: EvaluationRecord, majority_class: int, what: str) -> None:
     """The score beats always answering the training split's majority label by 2 standard errors of
     the paired difference (same examples)."""
     gain, standard_error = gain_over_majority(summary, majority_class)
@@ -68,13 +68,13 @@ def beats_majority(summary: dict[str, Any], majority_class: int, what: str) -> N
     )
 
 
-def loss_fell(record: dict[str, Any], what: str) -> None:
-    assert record["train_loss_end"] < record["train_loss_start"], (
-        f"{what}: training loss went from {record['train_loss_start']:.4f} to {record['train_loss_end']:.4f}"
+def loss_fell(record: TrainingCost, what: str) -> None:
+    assert record.train_loss_end < record.train_loss_start, (
+        f"{what}: training loss went from {record.train_loss_start:.4f} to {record.train_loss_end:.4f}"
     )
 
 
-def not_below_baseline(summary: dict[str, Any], baseline: dict[str, Any], tolerance: float, what: str) -> None:
+def not_below_baseline(summary: EvaluationRecord, baseline: EvaluationRecord, tolerance: float, what: str) -> None:
     """The score is not below the frozen-feature baseline's on the same examples by more than `tolerance`
     with 2 standard errors of the paired difference to spare: a shortfall inside the noise passes, as the
     leaderboard marks it (◇, not ◆)."""
@@ -88,7 +88,7 @@ def not_below_baseline(summary: dict[str, Any], baseline: dict[str, Any], tolera
 
 
 def reference_gap(
-    summaries: list[dict[str, Any]], reference: float, reference_standard_error: float
+    summaries: list[EvaluationRecord], reference: float, reference_standard_error: float
 ) -> tuple[float, float]:
     """(mean accuracy over seeds, allowed distance from the reference): 2 standard errors of the difference,
     this run's (bootstrap over seeds and examples) and the reference's own combined as independent."""
@@ -96,7 +96,7 @@ def reference_gap(
     return interval.mean, STANDARD_ERRORS * math.hypot(interval.standard_error, reference_standard_error)
 
 
-def gain_over_majority_pooled(summaries: list[dict[str, Any]], majority_class: int) -> tuple[float, float]:
+def gain_over_majority_pooled(summaries: list[EvaluationRecord], majority_class: int) -> tuple[float, float]:
     """Over every seed's run (same examples), accuracy minus the majority class's, and its standard error."""
     difference = np.stack([correct(s) - majority_correct(s, majority_class) for s in summaries])
     interval = bootstrap(difference)
@@ -104,7 +104,7 @@ def gain_over_majority_pooled(summaries: list[dict[str, Any]], majority_class: i
 
 
 def near_reference(
-    summaries: list[dict[str, Any]],
+    summaries: list[EvaluationRecord],
     majority_class: int,
     reference: float,
     reference_standard_error: float,

@@ -13,6 +13,7 @@ import torch
 from harness.data import length_sorted_batches
 from harness.errors import SpecError
 from harness.results import encode_ids
+from harness.results.record import EvaluationRecord
 from harness.specs import METRICS_DIR, MetricSpec, TaskSpec
 
 
@@ -55,17 +56,17 @@ class Evaluation:
     def samples_per_second(self) -> float:
         return self.examples / self.seconds if self.seconds else 0.0
 
-    def summary(self) -> dict:
+    def summary(self) -> EvaluationRecord:
         """What a record keeps of an evaluation: metrics and, compactly, every prediction and label, so
         that intervals and paired tests can be computed afterwards (harness.stats)."""
-        return {
-            "metrics": self.metrics,
-            "majority_class": self.majority_class,
-            "majority_rate": self.majority_rate,
-            "examples": self.examples,
-            "predictions": encode_ids(self.predictions),
-            "labels": encode_ids(self.labels),
-        }
+        return EvaluationRecord(
+            metrics=self.metrics,
+            majority_class=self.majority_class,
+            majority_rate=self.majority_rate,
+            examples=self.examples,
+            predictions=encode_ids(self.predictions),
+            labels=encode_ids(self.labels),
+        )
 
 
 @torch.no_grad()
