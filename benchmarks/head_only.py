@@ -32,9 +32,10 @@ class EncoderEveryStepJob(jobs.Job):
 def make_job(args, path: str) -> jobs.Job:
     from harness.data import mirror_from
     from harness.models import resolve_model
+    from harness.options import profile_as_run
     from harness.specs.catalog import load_approaches, load_profile, load_tasks
 
-    profile = load_profile(args.profile)
+    profile = profile_as_run(load_profile(args.profile), args.precision)
     tasks = load_tasks().specs
     task = tasks[args.task]
     kind = EncoderEveryStepJob if path == PATHS[0] else jobs.Job
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--task", default="sst2")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="fp32", help="for both paths")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, as one of the main job's workers has")
     args = parser.parse_args()
 
@@ -97,8 +99,9 @@ def main() -> None:
     before, after = runs[PATHS[0]][-1].fields, runs[PATHS[1]][-1].fields
     difference = paired_bootstrap({0: correct(after["eval"])}, {0: correct(before["eval"])})
     print(
-        f"\n{args.profile} profile, {args.task} head-only, seed 0, {args.threads} torch thread(s), "
-        f"{before['hardware']}; medians of {args.rounds} rounds, alternating, a fresh store each\n"
+        f"\n{args.profile} profile, {args.task} head-only, seed 0, {before['precision']}, "
+        f"{args.threads} torch thread(s), {before['hardware']}; medians of {args.rounds} rounds, alternating, "
+        "a fresh store each\n"
     )
     print(f"| measure | {PATHS[0]} | {PATHS[1]} | speed-up |\n|---|---|---|---|")
     for label, measure in (

@@ -102,7 +102,7 @@ def write_leaderboard(args: argparse.Namespace) -> int:
     """The store's board for a profile: the run's own (beside the store, or --output), or with --publish the
     committed one, which refuses to drop runs it shows (harness.report.publish)."""
 
-    profile = load_profile(args.profile)
+    profile = options.profile_as_run(load_profile(args.profile), args.precision)
     model, source = resolve_model(args.model or profile.model), mirror_from(args.data_dir)
     scope = frame.Scope(profile.name, profile.description, model.name, source.describe())
     store = ResultStore(Path(args.results_dir))
@@ -185,7 +185,7 @@ def pin_reference(args: argparse.Namespace) -> int:
 
 def run_sweep(args: argparse.Namespace) -> int:
 
-    profile = load_profile(args.profile)
+    profile = options.profile_as_run(load_profile(args.profile), args.precision)
     tasks, approaches = load_tasks().specs, load_approaches().specs
     for name, known, field in ((args.task, tasks, "--task"), (args.approach, approaches, "--approach")):
         if name not in known:
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         actions.add_parser("validate", help="check files against the schema").add_argument("files", nargs="*")
         actions.add_parser("list", help="names and descriptions")
     board_command = commands.add_parser("leaderboard", help="rewrite a leaderboard from the results store")
-    options.add(board_command.add_argument, "--profile", "--model", "--data-dir", "--results-dir")
+    options.add(board_command.add_argument, "--profile", "--model", "--data-dir", "--results-dir", "--precision")
     board_command.add_argument("--output", default=None, help="default: <results-dir>/leaderboard-<profile>.md")
     board_command.add_argument(
         "--publish",
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     sweeper = commands.add_parser(
         "sweep", help="train one setting per value and choose it on the dev slice (harness.jobs.sweep)"
     )
-    options.add(sweeper.add_argument, "--profile", "--model", "--data-dir", "--results-dir")
+    options.add(sweeper.add_argument, "--profile", "--model", "--data-dir", "--results-dir", "--precision")
     sweeper.add_argument("--task", required=True)
     sweeper.add_argument("--approach", required=True)
     sweeper.add_argument(

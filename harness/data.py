@@ -220,6 +220,13 @@ def model_inputs(dataset):
     return dataset.remove_columns([c for c in ("length",) if c in dataset.column_names])
 
 
+def reference_batch(dataset, tokenizer, size: int, max_length: int):
+    """The first `size` examples padded to `max_length`: one fixed batch per task, the same for every approach and
+    seed's job of that task and profile (its training subset differs by seed, its shape does not)."""
+    rows = model_inputs(dataset.select(range(min(size, len(dataset)))))
+    return tokenizer.pad(rows[:], padding="max_length", max_length=max_length, return_tensors="pt")
+
+
 def length_sorted_batches(dataset, tokenizer, batch_size: int, device):
     """(indices, padded inputs) over `dataset` in batches of similar length, which keep padding small."""
     order = np.argsort(dataset["length"], kind="stable")

@@ -23,6 +23,7 @@ class Interval:
     mean: float
     low: float
     high: float
+    p_value: float = 1.0  # two-sided, of "the mean is 0" (for a paired difference: no difference), from the draws
 
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
@@ -46,7 +47,11 @@ def bootstrap(correct: np.ndarray, draws: int = DRAWS, level: float = LEVEL) -> 
     seed_choice = rng.integers(seeds, size=(draws, seeds))
     means = per_seed[seed_choice, np.arange(draws)[:, None]].mean(axis=1)
     tail = (1 - level) / 2
-    return Interval(float(correct.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
+    # The percentile test the interval inverts: the interval excludes 0 exactly where p < 1 - level.
+    p_value = min(1.0, 2 * min(np.mean(means <= 0), np.mean(means >= 0)))
+    return Interval(
+        float(correct.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)), float(p_value)
+    )
 
 
 @functools.lru_cache(maxsize=8)

@@ -65,12 +65,15 @@ def test_head_only_trains_on_features_the_baseline_then_reads_from_the_store(hea
 
 def test_a_head_only_job_of_another_seed_on_a_pretrained_encoder_shares_the_evaluation_features(head_only):
     from harness.training.features import FeatureCache
+    from harness.training.loop import make_accelerator
+
+    CPU = make_accelerator()  # noqa: N806
 
     pretrained = resolve_model("minilm")
-    one = FeatureCache("/nonexistent", replace(head_only, model=pretrained), None, None, "cpu", 8)
-    other = FeatureCache("/nonexistent", replace(head_only, model=pretrained, seed=2), None, None, "cpu", 8)
+    one = FeatureCache("/nonexistent", replace(head_only, model=pretrained), None, None, CPU, 8)
+    other = FeatureCache("/nonexistent", replace(head_only, model=pretrained, seed=2), None, None, CPU, 8)
     examples = {"input_ids": [[101, 2000, 102], [101, 102]]}
     assert one.key(examples) == other.key(examples)  # the pre-trained encoder does not depend on the seed
-    tiny = FeatureCache("/nonexistent", replace(head_only, seed=2), None, None, "cpu", 8)
-    assert FeatureCache("/nonexistent", head_only, None, None, "cpu", 8).key(examples) != tiny.key(examples)
+    tiny = FeatureCache("/nonexistent", replace(head_only, seed=2), None, None, CPU, 8)
+    assert FeatureCache("/nonexistent", head_only, None, None, CPU, 8).key(examples) != tiny.key(examples)
     assert one.key(examples) != one.key({"input_ids": [[101, 2001, 102], [101, 102]]})

@@ -8,7 +8,7 @@ from harness.specs import PROJECT_ROOT
 # Lowest first: a module imports only from its own floor or below. A module's floor is that of its longest prefix;
 # a prefix ending in '.' holds the package's modules, not the package itself.
 FLOORS = [
-    ["harness", "harness.errors", "harness.stats", "harness.results", "harness.metrics"],  # foundations and the store
+    ["harness", "harness.errors", "harness.hardware", "harness.stats", "harness.results", "harness.metrics"],
     ["harness.specs", "harness.options"],  # the YAML schemas; the options the CLI and the plugin share
     ["harness.data", "harness.results.checks"],  # task data; the claims a result must pass
     ["harness.models", "harness.approaches"],  # model + approach

@@ -36,6 +36,14 @@ def record(task="sst2", approach="full", seed=0, accuracy=0.8, finished="2026-01
         model_params=100,
         trainable_state_bytes=2**20,
         peak_memory_bytes=3 * 2**20,
+        training_memory={
+            "weights": {"float32": 2**20},
+            "gradients": 2**20,
+            "optimizer_state": 2**21,
+            "activations": 5 * 2**20,
+            "reference_batch": "32×64 tokens",
+            "total": 9 * 2**20,
+        },
         peak_memory_kind="CPU peak RSS of the job process",
         train_seconds=2.0,
         train_samples_per_second=50.0,
@@ -64,6 +72,7 @@ def test_render_aggregates_seeds_and_shows_every_table():
     assert "| majority class (of the training split) |" in text
     assert "sst2 → imdb" in text and "75.0 ± 7.1" in text
     assert "train=train eval=validation" in text and "10.000%" in text and "3.0 MiB" in text
+    assert "| 9.0 MiB " in text and "| 5.0 MiB " in text  # training memory, its activations
 
 
 def test_select_keeps_scope_and_newest_record():

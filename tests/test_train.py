@@ -1,6 +1,8 @@
 """The one training loop on tiny BERT and tiny DistilBERT: it learns, repeats itself under a seed,
 and stops on a NaN loss; evaluation keeps dataset order despite length sorting."""
 
+from pathlib import Path
+
 import datasets
 import numpy as np
 import pytest
@@ -53,6 +55,37 @@ def test_bf16_autocast_learns_says_so_and_keeps_the_weights_fp32(model_ref, sst2
     assert score(model, data, tokenizer, sst2_spec, 32, "cpu", 0).metrics["accuracy"] == 1.0
     assert fit(model_ref, sst2_spec, data, tokenizer)[1].precision == "fp32"  # auto, on a CPU
     assert "precision" not in SETTINGS.model_dump() and bf16.model_dump()["precision"] == "bf16"
+
+
+@pytest.mark.parametrize(
+    "gpu, bf16_cpu, requested, runs_at",
+    [
+        (False, True, None, "bf16"),  # a CPU-only machine with bf16 units: auto is bf16, and says so in identities
+        (False, False, None, "auto"),  # fp32 on a CPU without them, keyed as before the setting existed
+        (True, True, None, "auto"),  # a GPU machine: bf16 autocast on CUDA, keyed as before
+        (False, True, "fp32", "fp32"),  # --precision wins
+    ],
+)
+def test_auto_precision_is_bf16_on_a_cpu_with_bf16_units(monkeypatch, gpu, bf16_cpu, requested, runs_at):
+    from harness import hardware
+    from harness.options import profile_as_run
+    from harness.specs.catalog import load_profile
+
+    monkeypatch.setattr(hardware, "gpu_driver_present", lambda: gpu)
+    monkeypatch.setattr(hardware, "cpu_has_bf16_units", lambda: bf16_cpu)
+    profile = profile_as_run(load_profile("quick"), requested)
+    assert profile.training.precision == runs_at
+    assert profile.training_for("sst2").precision == runs_at  # per-task settings keep it
+    assert ("precision" in profile.training.model_dump()) == (runs_at != "auto")
+
+
+def test_cpu_flags_are_read_from_cpuinfo():
+    from harness import hardware
+
+    flags = hardware.cpu_flags()
+    if Path("/proc/cpuinfo").exists():
+        assert flags, "a Linux /proc/cpuinfo lists the CPU's flags"
+    assert hardware.cpu_has_bf16_units() == any(f in flags for f in hardware.BF16_CPU_FLAGS)
 
 
 def test_loss_falls_and_every_example_is_seen(model_ref, sst2_spec, keyword_task):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.hardware import gpu_driver_present
 
 # Without a measurement of the jobs' GPU memory, this many share one GPU.
 DEFAULT_GPU_JOBS = 2
@@ -47,7 +47,7 @@ class Slot:
 
 
 def visible_gpus() -> list[int]:
-    if not any(Path(p).exists() for p in ("/proc/driver/nvidia", "/dev/kfd")):  # no GPU driver: spare importing torch
+    if not gpu_driver_present():  # spare importing torch
         return []
     import torch
 

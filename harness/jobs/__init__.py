@@ -20,6 +20,7 @@ from harness.data import (
     carve_dev,
     check_per_class,
     load_examples,
+    reference_batch,
     resolve_splits,
     subset,
     tokenize,
@@ -235,7 +236,7 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     majority = data.majority_class
     if job.on_cached_features:
         cache = FeatureCache(
-            store_root_of(run_dir), job, model.to(accelerator.device), tokenizer, accelerator.device, batch_size
+            store_root_of(run_dir), job, model.to(accelerator.device), tokenizer, accelerator, batch_size
         )
         trained = HeadOnFeatures(model)
         train_features = cache.features("train", data.train_set)
@@ -254,6 +255,14 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
 
     with measured_training() as measured:
         measured.stats = train(trained, batches, job.training, accelerator, desc=job.name, is_head=arch.is_head)
+    reference = reference_batch(data.train_set, tokenizer, job.training.batch_size, job.max_length(job.task))
+    components = memory.training_memory(
+        model,
+        measured.stats.optimizer_state_bytes,
+        reference.to(accelerator.device),
+        accelerator.autocast(),
+        "×".join(map(str, reference["input_ids"].shape)) + " tokens",
+    )
 
     record = {
         "status": "ok",
@@ -282,6 +291,7 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
         **record,
         **checkpoints.save_trainable(model, arch, run_dir),
         **measured.fields(),
+        "training_memory": components,
     }
 
 

@@ -51,6 +51,7 @@ class FrozenFeaturesJob(JobBase):
             "kind": "frozen-features",
             "grid": INVERSE_REGULARISATION,
             **task_data_identity(self),
+            **({"precision": self.profile.training.precision} if self.profile.training.precision != "auto" else {}),
         }
 
     def preflight(self) -> str | None:
@@ -67,15 +68,18 @@ class FrozenFeaturesJob(JobBase):
         from sklearn.preprocessing import StandardScaler
 
         from harness.training.features import FeatureCache
-        from harness.training.loop import default_device
+        from harness.training.loop import make_accelerator
         from harness.training.scoring import scored
 
         set_seed(self.seed)
         tokenizer = load_tokenizer(self.model)
         data = load_task_data(self, self.task, tokenizer)
-        device = default_device()
-        encoder = build_classifier(self.model, self.task.num_labels, self.task.label_names, self.seed).to(device)
-        cache = FeatureCache(store_root_of(run_dir), self, encoder, tokenizer, device, self.profile.eval_batch_size)
+        accelerator = make_accelerator(self.profile.training)  # the profile's precision, as head-only's features
+        encoder = build_classifier(self.model, self.task.num_labels, self.task.label_names, self.seed)
+        encoder = encoder.to(accelerator.device)
+        cache = FeatureCache(
+            store_root_of(run_dir), self, encoder, tokenizer, accelerator, self.profile.eval_batch_size
+        )
 
         def features(name, dataset):
             return cache.features(name, dataset).values

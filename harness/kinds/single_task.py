@@ -12,7 +12,7 @@ import pandas as pd
 from harness.jobs import Job
 from harness.kinds import SuiteKind, register
 from harness.report.inference import against_plain, latency
-from harness.report.marks import MARKS, accuracy_cell
+from harness.report.marks import MARKS, MarkedTable
 from harness.report.tables import BoardContext, Groups, mean_std, size, table
 from harness.specs import ApproachSpec, Spec, TaskSpec, check_known, load_spec
 
@@ -99,7 +99,12 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
     return lines + [
         "## Cost",
         "",
-        f"Peak memory: {', '.join(memory_kinds)}. Saved state: the trainable parameters, "
+        "Training memory: weights + gradients + optimizer state + activations saved for backward on one "
+        "fixed reference batch per task (its shape in the CSV, `training_memory.reference_batch`), each counted "
+        "from the tensors (harness.training.memory; the components are in the CSV); grads + optimizer: what "
+        "training adds per trainable parameter. "
+        f"Peak RSS, measured for reference only (allocator growth and the batch lengths a seed drew swamp the "
+        f"differences between approaches): {', '.join(memory_kinds) or 'none'}. Saved state: the trainable parameters, "
         "all that must be stored to reproduce the fine-tuned model. Method params: what the approach adds or "
         "unfreezes in the encoder; head params: the task head, trained under every approach (BERT's pooler or "
         "DistilBERT's `pre_classifier` where the head uses it, and the classifier; see Head above). "
@@ -121,22 +126,20 @@ def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset
     tasks = sorted({task for task, _ in groups})
     approaches = sorted({approach for _, approach in groups})
     majority = {task: [r.majority_rate for r in runs] for (task, _), runs in groups.items()}
+    marked = MarkedTable()
+    for task in tasks:
+        marked.add(("frozen-features", task), baselines.get(task, []))
+        for approach in approaches:
+            full = None if approach == "full" else groups.get((task, "full"))
+            marked.add((approach, task), groups.get((task, approach), []), full, baselines.get(task))
+    cells = marked.cells_text()
     rows = [
         ["majority class (of the training split)"] + [mean_std(majority[task]) for task in tasks],
-        ["frozen features + logistic regression"] + [accuracy_cell(baselines.get(task, [])) for task in tasks],
+        ["frozen features + logistic regression"] + [cells[("frozen-features", task)] for task in tasks],
     ]
     for approach in approaches:
         rows.append(
-            [approach]
-            + [
-                accuracy_cell(
-                    groups.get((task, approach), []),
-                    None if approach == "full" else groups.get((task, "full")),
-                    baselines.get(task),
-                )
-                + (" †" if (task, approach) in changed else "")
-                for task in tasks
-            ]
+            [approach] + [cells[(approach, task)] + (" †" if (task, approach) in changed else "") for task in tasks]
         )
     rows.append(
         ["splits (train, eval)"]
@@ -154,7 +157,7 @@ def _splits_cell(runs) -> str:
 
 
 def out_of_domain_table(groups, baselines) -> str:
-    rows = []
+    rows, marked = [], MarkedTable()
     named = {("frozen-features", task): runs for task, runs in baselines.items()}
     for (task, approach), runs in sorted(groups.items()) + sorted((k[::-1], v) for k, v in named.items()):
         for target in sorted(runs[0].ood):
@@ -170,12 +173,21 @@ def out_of_domain_table(groups, baselines) -> str:
                     f"{task} → {target}",
                     approach,
                     mean_std(in_domain),
-                    accuracy_cell(runs, full, baselines.get(task) if approach != "frozen-features" else None, ood),
+                    (task, target, approach),
                     mean_std(gaps),
                     mean_std([ood(r).majority_rate for r in runs]),
                     ood(runs[0]).examples,
                 ]
             )
+            marked.add(
+                (task, target, approach),
+                runs,
+                full,
+                baselines.get(task) if approach != "frozen-features" else None,
+                ood,
+            )
+    cells = marked.cells_text()
+    rows = [row[:3] + [cells[row[3]]] + row[4:] for row in rows]
     return table(
         rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"]
     )
@@ -183,12 +195,25 @@ def out_of_domain_table(groups, baselines) -> str:
 
 def cost_table(single: pd.DataFrame, inference: dict[tuple[str, str, str], dict[str, Any]]) -> str:
     """Sizes from a (task, approach)'s first run (every seed has the same), memory and speed averaged over its seeds."""
+    memory = single["training_memory"] if "training_memory" in single else pd.Series(index=single.index, dtype=object)
+
+    def component(*names):
+        return memory.map(lambda m: sum(m[n] for n in names) if isinstance(m, dict) else float("nan"))
+
+    single = single.assign(
+        memory_total=component("total"),
+        memory_state=component("gradients", "optimizer_state"),
+        memory_activations=component("activations"),
+    )
     per = single.groupby(["task", "approach"]).agg(
         method_params=("method_params", "first"),
         head_params=("head_params", "first"),
         trainable_params=("trainable_params", "first"),
         model_params=("model_params", "first"),
         saved_state=("trainable_state_bytes", "first"),
+        memory_total=("memory_total", "mean"),
+        memory_state=("memory_state", "mean"),
+        memory_activations=("memory_activations", "mean"),
         peak_memory=("peak_memory_bytes", "mean"),
         train_seconds=("train_seconds", "mean"),
         train_speed=("train_samples_per_second", "mean"),
@@ -204,6 +229,9 @@ def cost_table(single: pd.DataFrame, inference: dict[tuple[str, str, str], dict[
                 f"{int(run.head_params):,}",
                 f"{100 * run.trainable_params / run.model_params:.3f}%",
                 size(run.saved_state),
+                size(run.memory_total),
+                size(run.memory_state),
+                size(run.memory_activations),
                 size(run.peak_memory),
                 f"{run.train_seconds:.1f}",
                 f"{run.train_speed:.1f}",
@@ -221,7 +249,10 @@ def cost_table(single: pd.DataFrame, inference: dict[tuple[str, str, str], dict[
             "head params",
             "trainable % of model",
             "saved state",
-            "peak memory",
+            "training memory",
+            "grads + optimizer",
+            "activations",
+            "peak RSS (measured)",
             "train s",
             "train samples/s",
             "inference ms/batch [IQR]",

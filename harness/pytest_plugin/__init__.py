@@ -40,13 +40,7 @@ PLAN_SUMMARY_KEY = pytest.StashKey[str]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "fine-tuning benchmark harness")
-    options.add(group.addoption, "--profile", "--model", "--seeds", "--data-dir", "--results-dir")
-    group.addoption(
-        "--precision",
-        choices=("auto", "fp32", "bf16"),
-        default=None,
-        help="bf16 autocast: auto (CUDA only), bf16 (any device that has it), fp32 (default: the profile's)",
-    )
+    options.add(group.addoption, "--profile", "--model", "--seeds", "--data-dir", "--results-dir", "--precision")
     group.addoption("--retrain", action="store_true", help="train again even where a cached result exists")
     group.addoption(
         "--leaderboard",

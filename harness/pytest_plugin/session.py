@@ -21,6 +21,7 @@ from harness.engine.plan import Plan
 from harness.errors import SpecError
 from harness.kinds import kinds
 from harness.models import resolve_model
+from harness.options import profile_as_run
 from harness.pytest_plugin.xdist import HOST_WORKER, StoreWaiter
 from harness.report import frame, publish
 from harness.results import ResultStore, timestamp
@@ -160,10 +161,7 @@ def _parse_seeds(text: str) -> list[int]:
 
 
 def build_session(config: pytest.Config) -> HarnessSession:
-    profile = load_profile(config.getoption("profile"))
-    if config.getoption("precision"):  # part of every training job's identity unless 'auto'
-        training = profile.training.model_copy(update={"precision": config.getoption("precision")})
-        profile = profile.model_copy(update={"training": training})
+    profile = profile_as_run(load_profile(config.getoption("profile")), config.getoption("precision"))
     tasks, approaches = load_tasks().specs, load_approaches().specs
     check_profile(profile, tasks, approaches)
     seeds = _parse_seeds(config.getoption("seeds")) if config.getoption("seeds") else None

@@ -48,6 +48,17 @@ class WorkerInfo(Fields):
     cuda_visible_devices: str | None = None
 
 
+class TrainingMemory(Fields):
+    """Training memory by component, in bytes, each from the tensors (harness.training.memory.training_memory)."""
+
+    weights: dict[str, int]  # by dtype
+    gradients: int
+    optimizer_state: int
+    activations: int  # saved for backward, one forward on the reference batch
+    reference_batch: str  # its shape: `32×64 tokens`
+    total: int
+
+
 class TrainingCost(Fields):
     """What one training loop measured (harness.jobs.measured_training)."""
 
@@ -61,6 +72,7 @@ class TrainingCost(Fields):
     peak_memory_bytes: int | None = None
     peak_memory_kind: str | None = None
     memory_baseline_bytes: int | None = None
+    training_memory: TrainingMemory | None = None
 
 
 class TrainableState(Fields):

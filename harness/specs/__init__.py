@@ -177,8 +177,9 @@ class TrainingSettings(Spec):
     max_grad_norm: float = Field(default=1.0, gt=0)
     precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto",
-        description="bf16 autocast (weights and optimizer state stay fp32): 'auto' on CUDA only, 'bf16' on any device "
-        "that has it (CPUs with avx512_bf16 or AMX), 'fp32' nowhere; every record says which ran",
+        description="bf16 autocast (weights and optimizer state stay fp32): 'auto' on CUDA, and on CPUs with bf16 "
+        "units (avx512_bf16, AMX) where no GPU is present (harness.options.profile_as_run); 'bf16' on any device; "
+        "'fp32' nowhere; every record says which ran",
     )
 
     @model_serializer(mode="wrap")

@@ -47,11 +47,13 @@ def examples_digest(dataset) -> str:
 
 
 class FeatureCache:
-    """The pooled outputs of one frozen encoder (`model`, of `job`'s model and seed), cached in a store."""
+    """The pooled outputs of one frozen encoder (`model`, of `job`'s model and seed), cached in a store, computed on
+    `accelerator`'s device under its autocast (bf16 features are keyed apart from fp32 ones)."""
 
-    def __init__(self, store_root: Path, job, model, tokenizer, device, batch_size: int):
+    def __init__(self, store_root: Path, job, model, tokenizer, accelerator, batch_size: int):
         self.dir = Path(store_root) / FEATURES_DIR
-        self.job, self.model, self.tokenizer, self.device, self.batch_size = job, model, tokenizer, device, batch_size
+        self.job, self.model, self.tokenizer, self.batch_size = job, model, tokenizer, batch_size
+        self.accelerator = accelerator
         self.used: dict[str, Features] = {}  # by the name the caller gave each set, for the record
 
     def key(self, dataset) -> str:
@@ -60,6 +62,7 @@ class FeatureCache:
                 "format": FEATURES_FORMAT,
                 "model": self.job.model_identity(),
                 "seed": self.job.seed if self.job.model.kind == "tiny" else None,  # random encoders differ by seed
+                "precision": self.accelerator.mixed_precision,
                 "examples": examples_digest(dataset),
             }
         )
@@ -73,9 +76,15 @@ class FeatureCache:
                     found = Features(saved["values"], float(saved["seconds"]), cached=True)
             else:
                 started = time.perf_counter()
-                values = pooled_features(
-                    self.model, dataset, self.tokenizer, self.batch_size, self.device, self.job.model.pooling
-                )
+                with self.accelerator.autocast():
+                    values = pooled_features(
+                        self.model,
+                        dataset,
+                        self.tokenizer,
+                        self.batch_size,
+                        self.accelerator.device,
+                        self.job.model.pooling,
+                    )
                 found = Features(values, time.perf_counter() - started, cached=False)
                 _save(path, found)
         self.used[name] = found

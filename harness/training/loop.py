@@ -38,6 +38,7 @@ class TrainStats:
     loss_start: float
     loss_end: float
     precision: str  # what ran: "bf16" (autocast) or "fp32"
+    optimizer_state_bytes: int  # the optimizer's state tensors after the last step
 
     @property
     def samples_per_second(self) -> float:
@@ -166,4 +167,10 @@ def train(
         loss_start=sum(losses[:window]) / window,
         loss_end=sum(losses[-window:]) / window,
         precision="bf16" if accelerator.mixed_precision == "bf16" else "fp32",
+        optimizer_state_bytes=sum(
+            t.numel() * t.element_size()
+            for state in optimizer.state.values()
+            for t in state.values()
+            if torch.is_tensor(t)
+        ),
     )

@@ -88,3 +88,61 @@ def peak_fields(reset_worked: bool) -> dict:
         "memory_baseline_bytes": baseline,
         "peak_memory_kind": f"{where} during training, above the worker's idle baseline ({since})",
     }
+
+
+def tensor_bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def weight_bytes_by_dtype(model) -> dict[str, int]:
+    """Every parameter and buffer once (tied weights share storage), by dtype: a 4-bit model's packed weights show
+    as uint8."""
+    seen, by_dtype = set(), {}
+    for tensor in [*model.parameters(), *model.buffers()]:
+        if tensor.data_ptr() in seen:
+            continue
+        seen.add(tensor.data_ptr())
+        name = str(tensor.dtype).removeprefix("torch.")
+        by_dtype[name] = by_dtype.get(name, 0) + tensor.numel() * tensor.element_size()
+    return by_dtype
+
+
+def saved_activation_bytes(model, batch, autocast) -> int:
+    """What autograd keeps for the backward pass of one training forward of `model` on `batch` (under the job's
+    `autocast` context): each saved storage once, the parameters themselves not counted (they are the weights)."""
+    import torch
+
+    parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def keep(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in parameters:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    was_training = model.training
+    model.train()
+    with torch.random.fork_rng(), autocast, torch.autograd.graph.saved_tensors_hooks(keep, lambda tensor: tensor):
+        output = model(**batch)
+    del output
+    model.train(was_training)
+    return sum(saved.values())
+
+
+def training_memory(model, optimizer_state_bytes: int, batch, autocast, batch_shape: str) -> dict:
+    """Training memory by component, each from the tensors themselves: the weights (by dtype), the gradients of the
+    trainable parameters, the optimizer's state (as measured after training), and the activations saved for backward
+    on a fixed reference batch; `total` is their sum. Unlike a process's peak, it does not depend on the allocator,
+    the batch lengths a seed drew or what else the worker held."""
+    weights = weight_bytes_by_dtype(model)
+    gradients = tensor_bytes(p for p in model.parameters() if p.requires_grad)
+    activations = saved_activation_bytes(model, batch, autocast)
+    return {
+        "weights": weights,
+        "gradients": gradients,
+        "optimizer_state": optimizer_state_bytes,
+        "activations": activations,
+        "reference_batch": batch_shape,
+        "total": sum(weights.values()) + gradients + optimizer_state_bytes + activations,
+    }

@@ -1,0 +1,56 @@
+"""Significance marks (harness.report.marks): only on cells of at least 3 seeds, each family corrected for the
+number of its comparisons in the table (Benjamini–Hochberg), and a constant predictor always marked ○."""
+
+import numpy as np
+from record_factory import make_evaluation, make_record
+
+from harness.report.marks import MarkedTable
+from harness.stats import bootstrap
+
+LABELS = np.arange(400) % 2
+
+
+def runs(wrong_by_seed: list[int], approach: str = "lora", shift: int = 0) -> list:
+    """One record per seed: predictions wrong on `wrong` examples, starting at `shift` (errors nested across runs
+    that share the shift, so differences are paired)."""
+    made = []
+    for seed, wrong in enumerate(wrong_by_seed):
+        predictions = LABELS.copy()
+        predictions[shift : shift + wrong] ^= 1
+        made.append(
+            make_record(approach=approach, seed=seed, majority_class=0, eval=make_evaluation(predictions, LABELS))
+        )
+    return made
+
+
+def test_a_difference_from_one_or_two_seeds_carries_no_mark_from_three_it_does():
+    full = runs([40, 40, 40], "full")
+    table = MarkedTable()
+    table.add("one seed", runs([120]), full[:1])
+    table.add("two seeds", runs([120, 120]), full[:2])
+    table.add("three seeds", runs([120, 120, 120]), full)
+    cells = table.cells_text()
+    assert "▼" not in cells["one seed"] and "▼" not in cells["two seeds"]
+    assert cells["three seeds"].endswith("▼")
+
+
+def test_a_borderline_difference_is_marked_alone_and_not_among_many_null_comparisons():
+    full = runs([100, 100, 100], "full")  # wrong on examples 0-99
+    borderline = runs([84, 84, 84], shift=26)  # wrong on 26-109: right on 26 where full errs, wrong on 10 it gets
+    assert 0.001 < bootstrap(np.stack([[1.0] * 26 + [-1.0] * 10 + [0.0] * 364])).p_value < 0.05
+    alone = MarkedTable()
+    alone.add("borderline", borderline, full)
+    among = MarkedTable()
+    among.add("borderline", borderline, full)
+    for index in range(19):
+        among.add(index, runs([100, 100, 100], shift=0), full)  # the same errors as full: no difference at all
+    assert "▲" in alone.cells_text()["borderline"]
+    assert "▲" not in among.cells_text()["borderline"]
+
+
+def test_a_constant_predictor_is_marked_as_the_majority_class():
+    table = MarkedTable()
+    table.add("constant", runs([200, 200, 200]))  # half wrong: the majority class's 50 %
+    table.add("learned", runs([40, 40, 40]))
+    cells = table.cells_text()
+    assert cells["constant"].endswith("○") and "○" not in cells["learned"]
