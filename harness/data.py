@@ -9,6 +9,7 @@ dataset (named by its configuration, as glue's `sst2`, or by the dataset, as `im
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +60,17 @@ class DataSource:
                 data_file = self.mirror_dir(task) / f"{base}{MIRROR_SUFFIX}"
                 if not data_file.exists():
                     raise DataError(f"task '{task.name}': split '{base}' has no file {data_file}")
-                return datasets.load_dataset("json", data_files={base: str(data_file)}, split=expression)
-            return datasets.load_dataset(task.dataset.path, task.dataset.name, split=expression)
+
+            def read(split: str):
+                if self.mirror:
+                    return datasets.load_dataset("json", data_files={base: str(data_file)}, split=split)
+                return datasets.load_dataset(task.dataset.path, task.dataset.name, split=split)
+
+            if not task.group_by or expression == base:
+                return read(expression)
+            whole = read(base)  # a grouped slice: the bounds datasets would use, moved to whole groups
+            (bounds,) = datasets.ReadInstruction.from_spec(expression).to_absolute({base: len(whole)})
+            return grouped_slice(whole, task.group_by, bounds.from_, bounds.to)
         except DataError:
             raise
         except Exception as exc:
@@ -72,6 +82,48 @@ class DataSource:
     @staticmethod
     def _hub_name(task: TaskSpec) -> str:
         return f"'{task.dataset.path}'" + (f" ({task.dataset.name})" if task.dataset.name else "")
+
+
+def example_groups(dataset, fields: list[str]) -> list[int]:
+    """Each example's group: examples that share a value of any of `fields` (MNLI's premise; QNLI's question or
+    sentence), directly or through others, are one group (connected components, by union-find)."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(node):
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    columns = [dataset[field] for field in fields]
+    for values in zip(*columns):
+        first = root((fields[0], values[0]))
+        for field, value in zip(fields[1:], values[1:]):
+            parent[root((field, value))] = first
+    roots = [root((fields[0], values[0])) for values in zip(*columns)]
+    ids = {node: index for index, node in enumerate(dict.fromkeys(roots))}
+    return [ids[node] for node in roots]
+
+
+def grouped_slice(dataset, fields: list[str], start: int, stop: int):
+    """The examples whose group starts within rows [start, stop) once the split's groups are laid out whole, in an
+    order fixed by a hash of their first example's texts: a slice that never cuts a group, complementary slices
+    (`[:80%]`, `[80%:]`) disjoint and together the whole split."""
+    groups = example_groups(dataset, fields)
+    first = {}
+    for index, group in enumerate(groups):
+        first.setdefault(group, index)
+    columns = [dataset[field] for field in fields]
+    key = {
+        group: hashlib.sha256("\x1f".join(str(column[index]) for column in columns).encode()).hexdigest()
+        for group, index in first.items()
+    }
+    sizes = Counter(groups)
+    begins, position = {}, 0
+    for group in sorted(first, key=key.get):
+        begins[group] = position
+        position += sizes[group]
+    return dataset.select([i for i, group in enumerate(groups) if start <= begins[group] < stop])
 
 
 def resolve_splits(task: TaskSpec, source: DataSource) -> Splits:
@@ -113,13 +165,28 @@ def subset(dataset, limit: int | None, seed: int):
     return dataset.shuffle(seed=seed).select(range(limit)) if limit is not None and len(dataset) > limit else dataset
 
 
-def carve_dev(dataset, examples: int):
+def carve_dev(dataset, examples: int, group_by: list[str] = ()):
     """(dev, rest): a dev slice of `examples` held out of a training split, the same for every seed,
-    for choosing hyper-parameters without looking at the evaluation split."""
+    for choosing hyper-parameters without looking at the evaluation split. With `group_by`, whole groups
+    (example_groups) go to the dev slice until it holds at least `examples`, so no group is on both sides."""
     if examples >= len(dataset):
         raise DataError(f"a dev slice of {examples} examples leaves nothing to train on ({len(dataset)} in the split)")
     shuffled = dataset.shuffle(seed=SUBSET_SEED)
-    return shuffled.select(range(examples)), shuffled.select(range(examples, len(shuffled)))
+    if not group_by:
+        return shuffled.select(range(examples)), shuffled.select(range(examples, len(shuffled)))
+    groups = example_groups(shuffled, list(group_by))
+    sizes = Counter(groups)
+    chosen, count = set(), 0
+    for group in dict.fromkeys(groups):  # in the shuffled order of their first example
+        if count >= examples:
+            break
+        chosen.add(group)
+        count += sizes[group]
+    dev = [i for i, group in enumerate(groups) if group in chosen]
+    rest = [i for i, group in enumerate(groups) if group not in chosen]
+    if not rest:
+        raise DataError(f"a dev slice of {examples} examples leaves nothing to train on ({len(dataset)} in the split)")
+    return shuffled.select(dev), shuffled.select(rest)
 
 
 def check_fields(task: TaskSpec, dataset, expression: str) -> None:

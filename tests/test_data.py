@@ -215,3 +215,47 @@ def test_a_dataset_that_points_out_of_the_mirror_is_refused(name):
                 splits={"eval": "validation"},
             )
         )
+
+
+@pytest.mark.parametrize("name", ["mnli", "qnli"])
+def test_fallback_splits_never_share_a_premise_or_question_across_train_dev_and_eval(mirror, name):
+    """MNLI and QNLI train on part of their validation split here: whole groups (a premise; a question or sentence)
+    go to one side of the slice and of the dev slice, so no text is both trained on and scored."""
+    from harness.data import carve_dev
+    from harness.specs.catalog import load_tasks
+
+    task = load_tasks().specs[name]
+    splits = resolve_splits(task, mirror)
+    assert splits == task.fallback_splits and task.group_by
+    train = load_examples(task, mirror, splits.train, None)
+    evaluation = load_examples(task, mirror, splits.eval, None)
+    dev, rest = carve_dev(train, 500, task.group_by)
+    assert len(dev) >= 500 and len(dev) + len(rest) == len(train)
+    whole = mirror.load(task, splits.eval.split("[")[0])
+    assert len(train) + len(evaluation) == len(whole)  # complementary slices: every example, once
+    assert 0.75 < len(train) / len(whole) < 0.85
+    for field in task.group_by:
+        assert not set(evaluation[field]) & set(train[field]), field
+        assert not set(dev[field]) & set(rest[field]), field
+
+
+def test_an_ungrouped_slice_is_the_rows_datasets_own_slicing_gives(tmp_path):
+    """Tasks without group_by keep exactly the examples (and so the keys) they had."""
+    rows = [{"sentence": f"text {i}", "label": i % 2} for i in range(37)]
+    write_mirror(tmp_path, "toy", "validation", rows)
+    task = TaskSpec.model_validate(
+        {
+            "name": "toy",
+            "dataset": {"path": "toy"},
+            "text_fields": ["sentence"],
+            "label_names": ["a", "b"],
+            "splits": {"train": "validation[:80%]", "eval": "validation[80%:]"},
+            "max_length": 16,
+        }
+    )
+    source = mirror_from(str(tmp_path))
+    direct = datasets.load_dataset(
+        "json", data_files={"validation": str(tmp_path / "toy" / "validation.jsonl.gz")}, split="validation[80%:]"
+    )
+    assert source.load(task, "validation[80%:]")["sentence"] == direct["sentence"]
+    assert "group_by" not in task.model_dump()  # ungrouped tasks keep their identities

@@ -160,7 +160,12 @@ def test_a_store_written_by_an_earlier_main_still_reads_keeps_its_keys_and_fills
     ).identities()
     compared = [r for r in records if frame.run_key(r) in declared]
     assert {r.kind for r in compared} >= {"single-task", "frozen-features", "multitask", "sequential", "probe"}
-    assert all(config_hash(declared[frame.run_key(r)]) == r.config_hash for r in compared)
+    # Runs on MNLI or QNLI moved on purpose (session 11: their carved splits keep premises and questions whole,
+    # `group_by`, so their data changed); every other run keeps its key.
+    grouped = [r for r in compared if '"group_by"' in json.dumps(declared[frame.run_key(r)])]
+    assert {r.kind for r in grouped} == {"multitask", "sequential"}
+    assert all(config_hash(declared[frame.run_key(r)]) != r.config_hash for r in grouped)
+    assert all(config_hash(declared[frame.run_key(r)]) == r.config_hash for r in compared if r not in grouped)
     scope = frame.Scope("tiny", "", "tiny-bert", records[0].data_source)
     text = board.render(frame.select(records, scope), scope, declared=declared)
     for section in (
@@ -171,4 +176,6 @@ def test_a_store_written_by_an_earlier_main_still_reads_keeps_its_keys_and_fills
         "## Continued pre-training",
     ):
         assert section in text, section
-    assert "moved on from" not in text
+    moved = text.split("moved on from", 1)[1].split("\n## ", 1)[0]  # the board lists exactly the runs that moved
+    assert "| multitask " in moved and "| sequential " in moved
+    assert "| single-task " not in moved and "| probe " not in moved

@@ -44,6 +44,16 @@ def test_workflow_publishes_through_the_publish_step():
     assert publish["run"].startswith("python -m harness leaderboard --profile full") and "--publish" in publish["run"]
 
 
+def test_the_nightly_checks_published_numbers_on_distilbert():
+    """The published-number gates run against DistilBERT's published GLUE numbers, not only a self-pinned MiniLM."""
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    (gates,) = [step for job in jobs.values() for step in job["steps"] if step.get("id") == "published-gates"]
+    command = " ".join(gates["run"].split())
+    assert command.startswith("pytest suites/test_published.py --profile full --model distilbert-base-uncased")
+    published = yaml.safe_load((PROJECT_ROOT / "suites" / "published.yaml").read_text())
+    assert any(ref["model"] == "distilbert-base-uncased" for ref in published["references"])
+
+
 def test_ci_runs_the_readme_test_command_verbatim():
     readme = (PROJECT_ROOT / "README.md").read_text()
     first_block = re.search(r"```bash\n(.*?)```", readme, flags=re.S).group(1)

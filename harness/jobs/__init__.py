@@ -328,7 +328,9 @@ def load_task_data(job, task: TaskSpec, tokenizer, prefix: str = "", train: bool
     eval_set = encoded(load_examples(task, job.source, splits.eval, job.profile.eval_examples_for(task.name)))
     if not train:
         return TaskData(splits, None, None, eval_set)
-    dev, rest = carve_dev(load_examples(task, job.source, splits.train, None), job.profile.dev_examples_for(task.name))
+    dev, rest = carve_dev(
+        load_examples(task, job.source, splits.train, None), job.profile.dev_examples_for(task.name), task.group_by
+    )
     train_set = subset(rest, job.profile.train_examples_for(task.name), job.seed)
     check_per_class(task, train_set, splits.train, job.profile.min_train_examples_per_class, job.profile.source)
     return TaskData(splits, encoded(train_set), encoded(dev), eval_set)

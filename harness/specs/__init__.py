@@ -130,6 +130,20 @@ class TaskSpec(Spec):
     prefix: str | None = Field(
         default=None, description="T5-style text prefix, used where a multi-task suite turns prefixes on"
     )
+    group_by: list[str] = Field(
+        default=[],
+        description="text fields whose shared values tie examples together (MNLI's premise, three hypotheses each): "
+        "a group is never cut by a sliced split (`validation[:80%]`) or by the dev slice, so no premise is both "
+        "trained on and scored",
+    )
+
+    @model_serializer(mode="wrap")
+    def _ungrouped_unsaid(self, handler):
+        """No grouping is what every task did before the field existed: left out of job identities, so keys stay."""
+        data = handler(self)
+        if not data.get("group_by", True):
+            del data["group_by"]
+        return data
 
     @field_validator("label_names")
     @classmethod
@@ -152,6 +166,9 @@ class TaskSpec(Spec):
             raise ValueError("fallback_splits must declare the same splits (train, eval) as splits")
         if self.fallback_splits and self.fallback_splits.train == self.fallback_splits.eval:
             raise ValueError("fallback_splits.train and fallback_splits.eval must differ (they would overlap)")
+        unknown = [name for name in self.group_by if name not in self.text_fields]
+        if unknown:
+            raise ValueError(f"group_by names {', '.join(unknown)}, not among text_fields {self.text_fields}")
         return self
 
     @property
