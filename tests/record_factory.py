@@ -2,9 +2,11 @@
 
 import numpy as np
 
-import harness.kinds  # noqa: F401  (registers every kind's record type)
+from harness.kinds import kinds
 from harness.results import encode_ids
 from harness.results.record import EvaluationRecord, Record, parse_record
+
+kinds()  # imports every kind's module, which registers its record type
 
 ENVELOPE = dict(
     config_hash="h0",

@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 import json
+import re
 import sys
 
 import pandas as pd
@@ -213,7 +214,7 @@ def test_knowledge_table_puts_approaches_in_columns():
 def test_inference_passes_merge_into_the_store_and_fill_the_cost_columns(tmp_path):
     def bench(approach, variant, median):
         return {
-            "extra_info": {"task": "sst2", "approach": approach, "variant": variant},
+            "extra_info": {"task": "sst2", "approach": approach, "variant": variant, "examples": 32},
             "stats": {"median": median, "q1": median * 0.9, "q3": median * 1.1},
         }
 
@@ -226,6 +227,8 @@ def test_inference_passes_merge_into_the_store_and_fill_the_cost_columns(tmp_pat
                     bench("full", "trained", 0.0102),
                     bench("lora", "plain", 0.010),
                     bench("lora", "trained", 0.030),
+                    bench("full", "train-step", 0.400),
+                    bench("lora", "train-step", 0.250),
                 ]
             }
         )
@@ -240,6 +243,9 @@ def test_inference_passes_merge_into_the_store_and_fill_the_cost_columns(tmp_pat
     )
     text = board.render(frame.select([record(), record(approach="lora")], SCOPE), SCOPE, inference=timings)
     assert "| 10.2 [9.2, 11.2]" in text and "1.02× ≈" in text and "2.00×" in text and "2.00× ≈" not in text
+    # the timing pass's training steps: median [IQR] in ms and samples/s from it (32 examples / 0.4 s)
+    assert re.search(r"\| 400\.0 \[360\.0, 440\.0\] +\| 80\.0 ", text)
+    assert re.search(r"\| 250\.0 \[225\.0, 275\.0\] +\| 128\.0 ", text)
 
 
 TOY_KIND = """

@@ -1,4 +1,5 @@
-"""Inference latency: each inference pass's pytest-benchmark JSON, merged into the store and read for the cost table."""
+"""Timing passes (inference latency, training steps): each pass's pytest-benchmark JSON, merged into the store and read
+for the cost table."""
 
 from __future__ import annotations
 
@@ -31,11 +32,16 @@ def keep_inference(benchmark_json: Path, store_root: Path, profile: str) -> None
 
 
 def load_inference(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """(task, approach, variant) -> pytest-benchmark's statistics (seconds) from its JSON; {} where there is none."""
+    """(task, approach, variant) -> pytest-benchmark's statistics (seconds) from its JSON, with the examples its
+    batch held; {} where there is none."""
     if not path.is_file():
         return {}
     benchmarks = json.loads(path.read_text())["benchmarks"]
-    return {_inference_key(b): b["stats"] for b in benchmarks if _inference_key(b)}
+    return {
+        _inference_key(b): b["stats"] | {"examples": b["extra_info"].get("examples")}
+        for b in benchmarks
+        if _inference_key(b)
+    }
 
 
 def latency(stats: dict[str, Any] | None) -> str:

@@ -109,6 +109,52 @@ def parameter_groups(trainable, settings: TrainingSettings, is_head: Callable[[s
     return groups
 
 
+class TrainingStep:
+    """One optimisation step of the loop — forward, loss, backward, gradient clipping, fused AdamW, schedule — on the
+    parameters of `model` that require grad; `is_head` names the head's, which train at `settings.head_learning_rate`.
+    `train` runs it over its batches; the timing pass (suites/test_inference.py) times it on a fixed batch."""
+
+    def __init__(
+        self,
+        model,
+        settings: TrainingSettings,
+        accelerator: Accelerator,
+        total_steps: int,
+        is_head: Callable[[str], bool] = lambda name: False,
+    ):
+        self.trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            parameter_groups(self.trainable, settings, is_head),
+            lr=settings.learning_rate,
+            fused=fused_adamw_supported(self.trainable),
+        )
+        scheduler = get_linear_schedule_with_warmup(optimizer, round(settings.warmup_ratio * total_steps), total_steps)
+        self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
+        self.accelerator, self.max_grad_norm = accelerator, settings.max_grad_norm
+        self.model.train()
+
+    def __call__(self, batch) -> float:
+        """The step on `batch`; its loss (NaN or infinite: the step stops before the backward pass)."""
+        loss = self.model(**batch.to(self.accelerator.device)).loss
+        value = loss.item()
+        if not math.isfinite(value):
+            return value
+        self.accelerator.backward(loss)
+        self.accelerator.clip_grad_norm_([p for _, p in self.trainable], self.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return value
+
+    def optimizer_state_bytes(self) -> int:
+        return sum(
+            t.numel() * t.element_size()
+            for state in self.optimizer.state.values()
+            for t in state.values()
+            if torch.is_tensor(t)
+        )
+
+
 def train(
     model,
     batches,
@@ -117,19 +163,9 @@ def train(
     desc: str,
     is_head: Callable[[str], bool] = lambda name: False,
 ) -> TrainStats:
-    """Trains the parameters of `model` that require grad on `batches` (see TaskBatches); `is_head`
-    names the head's parameters, which train at `settings.head_learning_rate`."""
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        parameter_groups(trainable, settings, is_head),
-        lr=settings.learning_rate,
-        fused=fused_adamw_supported(trainable),
-    )
+    """Trains the parameters of `model` that require grad on `batches` (see TaskBatches), a TrainingStep per batch."""
     total_steps = len(batches)
-    scheduler = get_linear_schedule_with_warmup(optimizer, round(settings.warmup_ratio * total_steps), total_steps)
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
-
-    model.train()
+    step = TrainingStep(model, settings, accelerator, total_steps, is_head)
     losses: list[float] = []
     examples = 0
     started = time.perf_counter()
@@ -143,15 +179,9 @@ def train(
         disable=not accelerator.is_local_main_process,
     ) as bar:
         for batch in batches:
-            loss = model(**batch.to(accelerator.device)).loss
-            value = loss.item()
+            value = step(batch)
             if not math.isfinite(value):
                 raise TrainingDiverged(f"{desc}: loss became {value} at step {len(losses) + 1} of {total_steps}")
-            accelerator.backward(loss)
-            accelerator.clip_grad_norm_([p for _, p in trainable], settings.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
             batches.observe(value)
             losses.append(value)
             examples += len(batch["labels"])
@@ -167,10 +197,5 @@ def train(
         loss_start=sum(losses[:window]) / window,
         loss_end=sum(losses[-window:]) / window,
         precision="bf16" if accelerator.mixed_precision == "bf16" else "fp32",
-        optimizer_state_bytes=sum(
-            t.numel() * t.element_size()
-            for state in optimizer.state.values()
-            for t in state.values()
-            if torch.is_tensor(t)
-        ),
+        optimizer_state_bytes=step.optimizer_state_bytes(),
     )
