@@ -13,7 +13,7 @@ from typing import Any
 
 from harness import jobs
 from harness.data import DataSource
-from harness.jobs.baselines import FrozenFeaturesJob
+from harness.jobs.baselines import FrozenFeaturesJob, ZeroShotJob
 from harness.kinds import kinds
 from harness.models import ModelRef
 from harness.report.frame import run_key
@@ -53,10 +53,16 @@ class Declarations:
             source=self.source,
         )
 
-    def frozen_features_job(self, job: jobs.Job):
+    def frozen_features_job(self, job: jobs.Job) -> FrozenFeaturesJob:
         """The frozen-feature baseline of a single-task job's task and seed (harness.jobs.baselines)."""
+        return self._baseline(FrozenFeaturesJob, job)
 
-        return FrozenFeaturesJob(
+    def zero_shot_job(self, job: jobs.Job) -> ZeroShotJob:
+        """The zero-shot classifier of a single-task job's task and seed (harness.jobs.baselines)."""
+        return self._baseline(ZeroShotJob, job)
+
+    def _baseline(self, kind, job: jobs.Job):
+        return kind(
             task=job.task,
             ood_tasks=job.ood_tasks,
             model=self.model,

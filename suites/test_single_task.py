@@ -19,7 +19,7 @@ def test_beats_majority_class(single_task_run, harness):
 def test_training_loss_decreased(single_task_run, harness):
     record = single_task_run.record
     checks.require_claim(harness.profile, record.task, record.approach)
-    checks.loss_fell(record, single_task_run.job.name)
+    checks.loss_fell(record, single_task_run.job.name, record.dev, record.majority_class)
 
 
 def test_not_below_frozen_features(single_task_run, frozen_features_run, harness):
@@ -34,6 +34,18 @@ def test_not_below_frozen_features(single_task_run, frozen_features_run, harness
         harness.profile.beats_frozen_features[task],
         single_task_run.job.name,
     )
+
+
+@pytest.mark.harness_jobs(first_seed=True)
+def test_zero_shot_is_scored_on_the_same_examples(single_task_run, zero_shot_run):
+    """The zero-shot classifier (label descriptions, no training; a row of the in-domain and out-of-domain tables) is
+    scored on exactly the examples and labels the fine-tuned models are, so the paired marks compare like with like."""
+    if single_task_run.job.approach.name != "full":
+        pytest.skip("one check per task and seed: with full fine-tuning's run")
+    ours, zero = single_task_run.record, zero_shot_run.record
+    assert zero.eval.labels == ours.eval.labels and zero.dev.labels == ours.dev.labels
+    assert set(zero.ood) <= set(ours.ood) and all(zero.ood[t].labels == ours.ood[t].labels for t in zero.ood)
+    assert zero.label_descriptions and zero.eval.examples == ours.eval.examples
 
 
 def test_result_record_is_complete(single_task_run, single_task_job):

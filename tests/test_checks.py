@@ -56,6 +56,7 @@ def record(right: float | None, seed: int = 0, kind: str = "single-task") -> Rec
             train_loss_start=0.69,
             train_loss_end=0.69 if right is None else 0.4,
             majority_class=MAJORITY,
+            dev=other,
             **split,
             metrics=scored.metrics,
             eval=scored,
@@ -149,6 +150,13 @@ def test_a_gate_pinned_at_the_majority_rate_still_fails_a_constant_predictor():
     learned = run(0.62)
     pinned.accuracy = learned.record.metrics["accuracy"]
     gate(pinned, SimpleNamespace(require=lambda job: learned))
+
+
+def test_a_falling_loss_with_a_dev_slice_at_the_majority_class_fails():
+    """A loss can fall while nothing is learned (an RTE model at chance): the claim asks the dev slice too."""
+    memorised = record(0.85).updated(dev=EvaluationRecord(**evaluation(None)))
+    with pytest.raises(AssertionError, match="on the dev slice"):
+        CLAIMS["training loss falls"](TrainedRun(job=SimpleNamespace(name="x"), record=memorised, run_dir=Path(".")))
 
 
 def test_claim_is_skipped_where_the_profile_makes_none():

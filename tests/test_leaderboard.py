@@ -156,12 +156,16 @@ def test_sequential_table_reports_forgetting_and_transfer_gain():
         accuracy_matrix=[[0.6, 0.5], [0.55, 0.62]],
         forgetting={"mnli": 0.05},
         backward_transfer=-0.05,
+        stages=[
+            {"task": "mnli", **SPLIT, "evaluations": {"mnli": scored(0.6), "rte": scored(0.5)}},
+            {"task": "rte", **SPLIT, "evaluations": {"mnli": scored(0.55), "rte": scored(0.62)}},
+        ],
     )
     scratch = record(task="rte", accuracy=0.58)
     text = board.render(frame.select([chain, scratch], SCOPE), SCOPE)
     assert "## Sequential fine-tuning" in text and "mnli → rte" in text
     assert "after mnli: mnli 60.0; after rte: mnli 55.0, rte 62.0" in text
-    assert "| mnli 5.0 " in text and "| -5.0 " in text and "| 4.0 " in text  # forgetting, BWT, transfer gain
+    assert "| mnli +5.0 " in text and "| -5.0 " in text and "| +4.0 " in text  # forgetting, BWT, transfer gain
 
 
 SPLIT = {"split_spec": "train=train eval=validation", "train_examples": 100}
@@ -184,7 +188,7 @@ def test_multitask_table_compares_with_single_task():
     )
     singles = [record(task="sst2", accuracy=0.80), record(task="rte", accuracy=0.60)]
     text = board.render(frame.select([mixture, *singles], SCOPE), SCOPE)
-    assert "82.0 (Δ 2.0; 75% of batches)" in text and "55.0 (Δ -5.0; 25% of batches)" in text
+    assert "82.0 (Δ +2.0; 75% of batches)" in text and "55.0 (Δ -5.0; 25% of batches)" in text
     assert "sst2→imdb 70.0" in text and "2.0 MiB" in text  # stored: one model vs two single-task states
 
 
@@ -198,6 +202,8 @@ def test_knowledge_table_puts_approaches_in_columns():
             probe_before=0.7,
             probe_after=0.7 - lost,
             knowledge_lost=lost,
+            probe_before_eval=scored(0.7),
+            probe_after_eval=scored(0.7 - lost),
         )
         for trained, approach, probe, lost in [
             ("sst2", "full", "mnli", 0.05),
@@ -207,8 +213,8 @@ def test_knowledge_table_puts_approaches_in_columns():
     ]
     text = board.render(frame.select(probes, SCOPE), SCOPE)
     assert "## Forgetting of pre-trained knowledge" in text
-    assert "| mnli         | sst2               | 70.0     | 5.0    | 1.0    |" in text
-    assert "| word-content | sst2+rte (uniform) | 70.0     | 10.0   | –      |" in text
+    assert re.search(r"\| mnli +\| sst2 +\| 70\.0 +\| \+5\.0 +\| \+1\.0 +\|", text)
+    assert re.search(r"\| word-content +\| sst2\+rte \(uniform\) +\| 70\.0 +\| \+10\.0 +\| – +\|", text)
 
 
 def test_inference_passes_merge_into_the_store_and_fill_the_cost_columns(tmp_path):

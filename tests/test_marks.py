@@ -54,3 +54,17 @@ def test_a_constant_predictor_is_marked_as_the_majority_class():
     table.add("learned", runs([40, 40, 40]))
     cells = table.cells_text()
     assert cells["constant"].endswith("○") and "○" not in cells["learned"]
+
+
+def test_a_difference_carries_its_paired_interval_and_a_mark_only_from_three_seeds():
+    from harness.report.marks import Differences, in_domain
+
+    better, worse = runs([20, 20, 20]), runs([120, 120, 120], "full")
+    table = Differences()
+    table.add("three", better, in_domain, worse, in_domain)
+    table.add("one", better[:1], in_domain, worse[:1], in_domain)
+    table.add("none shared", better[:1], in_domain, worse[1:], in_domain)
+    texts = table.texts()
+    assert texts["three"].startswith("+25.0 [") and texts["three"].endswith("▲")
+    assert texts["one"].startswith("+25.0 [") and "▲" not in texts["one"]
+    assert texts["none shared"] == "–"

@@ -119,8 +119,10 @@ def test_unknown_profile_lists_the_known_ones():
 
 def test_profile_task_overrides_apply_to_that_task_only():
     quick = load_profile("quick")
-    assert quick.training_for("rte").learning_rate != quick.training.learning_rate
-    assert quick.training_for("sst2") == quick.training
+    rte = quick.task_overrides["rte"].model_copy(update={"learning_rate": 3e-5})
+    changed = quick.model_copy(update={"task_overrides": {**quick.task_overrides, "rte": rte}})
+    assert changed.training_for("rte").learning_rate == 3e-5 != changed.training.learning_rate
+    assert changed.training_for("sst2") == changed.training
 
 
 def test_profile_seeds_per_task_and_for_other_suites():

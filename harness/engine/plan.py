@@ -59,12 +59,13 @@ def preflight(job: JobProtocol) -> str | None:
 ESTIMATE_FIELDS = ("kind", "task", "variant", "approach", "model", "profile")
 
 
-def estimate_keys(record: Mapping[str, Any]) -> tuple[tuple, tuple]:
+def estimate_keys(record: Mapping[str, Any]) -> tuple[tuple, tuple, tuple]:
     """What a job's time is estimated from: runs of the same (kind, task, variant, approach, model, profile), else
-    of the same kind of job on that model and profile. `record`: a job's base record, a stored record's fields or a
-    runs CSV row; empty fields read as None (a CSV's '' as a record's None)."""
+    of the same kind of job on that model and profile, else (a kind never timed, e.g. one added since) of any job on
+    that model and profile. `record`: a job's base record, a stored record's fields or a runs CSV row; empty fields
+    read as None (a CSV's '' as a record's None)."""
     key = tuple(record.get(field) or None for field in ESTIMATE_FIELDS)
-    return key, key[:1] + key[4:]
+    return key, key[:1] + key[4:], key[4:]
 
 
 class Plan:

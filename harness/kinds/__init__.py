@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import SpecError
+from harness.results.record import discover_with
 
 
 def _itself(job) -> tuple:
@@ -78,3 +79,6 @@ def kinds() -> dict[str, SuiteKind]:
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
     return KINDS
+
+
+discover_with(kinds)  # a record read before any kind module was imported still gets its kind's type

@@ -23,6 +23,7 @@ from harness.errors import HarnessError, SpecError
 from harness.jobs import Job, SingleTaskRecord, TrainingJob, common_record, load_task_data, measured_training
 from harness.kinds import SuiteKind, at_suite_seeds, register
 from harness.models import ModelRef, load_tokenizer
+from harness.report.marks import Differences, in_domain
 from harness.report.tables import BoardContext, grouped, mean_std, size, table
 from harness.results.record import EvaluationRecord, Record, TrainableState, TrainingCost, record_type
 from harness.specs import (
@@ -369,7 +370,7 @@ def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str
     """Per mixture: each task's accuracy against the same approach's single-task models (same profile and
     seeds), the task shares the sampler realised, and the cost of one model vs many."""
     single = board.single
-    accuracy_rows, cost_rows = [], []
+    accuracy_rows, cost_rows, differences = [], [], Differences()
     by_mixture = grouped(mixtures, ["task", "variant", "approach"])
     for (suite, sampler, approach), runs in by_mixture.items():
         tasks = runs[0].tasks
@@ -377,11 +378,12 @@ def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str
         cells = []
         for task in tasks:
             ours = [r.per_task[task].accuracy for r in runs]
-            seeds = {r.seed for r in runs}
-            theirs = [r.eval.accuracy for r in single.get((task, approach), []) if r.seed in seeds]
-            delta = mean_std([a - b for a, b in zip(ours, theirs)]) if len(theirs) == len(ours) else "–"
+            key = (suite, sampler, approach, task)
+            differences.add(
+                key, runs, lambda r, task=task: r.per_task[task], single.get((task, approach), []), in_domain
+            )
             share = 100 * runs[0].sampled_batches[task] / total
-            cells.append(f"{mean_std(ours)} (Δ {delta}; {share:.0f}% of batches)")
+            cells.append((key, f"{mean_std(ours)} (Δ {{}}; {share:.0f}% of batches)"))
         ood = "; ".join(f"{name} {mean_std([r.ood[name].accuracy for r in runs])}" for name in sorted(runs[0].ood))
         accuracy_rows.append([suite, sampler, approach, *cells, ood or "–"])
         singles = [single.get((task, approach), []) for task in tasks]
@@ -401,13 +403,18 @@ def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str
                 else str(runs[0].train_steps),
             ]
         )
+    deltas = differences.texts()
+    accuracy_rows = [
+        [cell[1].format(deltas[cell[0]]) if isinstance(cell, tuple) else cell for cell in row] for row in accuracy_rows
+    ]
     first_tasks = next(iter(by_mixture.values()))[0].tasks
     return [
         "## Multi-task vs single-task",
         "",
         "Accuracy (%) of one shared-encoder model with a head per task; Δ = multi-task minus the same approach's "
-        "single-task model, same profile and seeds, in points; then the share of training batches the sampler "
-        "actually drew from the task.",
+        "single-task model on the same seeds and examples, in points, with its 95 % paired bootstrap interval "
+        "(▲ ▼ where significant after Benjamini–Hochberg over the table's Δ, on at least 3 seeds; harness.report."
+        "marks); then the share of training batches the sampler actually drew from the task.",
         "",
         table(accuracy_rows, headers=["suite", "sampler", "approach", *first_tasks, "out-of-domain"]),
         "",

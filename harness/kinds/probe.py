@@ -34,7 +34,8 @@ from harness.jobs import DerivedJob, Job, JobBase, common_record
 from harness.kinds import SuiteKind, register
 from harness.kinds.multitask import MultiTaskJob
 from harness.models import ModelRef, build_classifier, load_tokenizer
-from harness.report.tables import BoardContext, mean_std, table
+from harness.report.marks import Differences
+from harness.report.tables import BoardContext, grouped, mean_std, table
 from harness.results import ResultStore, package_versions, store_root_of
 from harness.results.record import EvaluationRecord, Fields, Record, record_type
 from harness.specs import NAME_PATTERN, ProfileSpec, Spec, TaskSpec, load_spec
@@ -194,6 +195,7 @@ class WordContentProbe:
                 "text_fields": ["text"],
                 "label_field": "target",
                 "label_names": targets,
+                "label_descriptions": None,
             }
         )
         cut = round(len(rows["text"]) * job.suite.train_examples / (job.suite.train_examples + job.suite.eval_examples))
@@ -416,7 +418,14 @@ def leaderboard_section(probes: pd.DataFrame, _board: BoardContext) -> list[str]
     before = (
         probes.drop_duplicates([*model, "seed"]).groupby(model)["probe_before"].agg(mean_std)
     )  # one encoder per seed
-    lost = probes.groupby([*model, "approach"])["knowledge_lost"].agg(mean_std).unstack("approach", fill_value="–")
+    differences = Differences()  # before minus after, paired on the same probing examples and seeds
+    for key, runs in grouped(probes, [*model, "approach"]).items():
+        differences.add(key, runs, lambda r: r.probe_before_eval, runs, lambda r: r.probe_after_eval)
+    lost = (
+        pd.Series(differences.texts(), name="lost")
+        .rename_axis([*model, "approach"])
+        .unstack("approach", fill_value="–")
+    )
     rows = (
         before.rename("before")
         .to_frame()
@@ -429,8 +438,10 @@ def leaderboard_section(probes: pd.DataFrame, _board: BoardContext) -> list[str]
         "",
         (
             "A logistic-regression probe on frozen, mean-pooled last-layer features, fitted on the pre-trained encoder "
-            "(before, accuracy %) and on the fine-tuned one. Cells: points lost (before minus after); higher means "
-            "fine-tuning erased more of what the encoder knew. Probes: a task the model was not trained on, and "
+            "(before, accuracy %) and on the fine-tuned one. Cells: points lost (before minus after, on the same "
+            "probing examples and seeds) with a 95 % paired bootstrap interval, ▲ ▼ where significant after "
+            "Benjamini–Hochberg over the table, on at least 3 seeds; higher means fine-tuning erased more of what "
+            "the encoder knew. Probes: a task the model was not trained on, and "
             "word content (which of a few mid-frequency words does a text contain? the record lists them), which no "
             "task here trains, so it also measures multi-task models (trained on: tasks (sampler))."
         ),

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.jobs import Job
+from harness.jobs.baselines import FrozenFeaturesRecord  # noqa: F401  (registers its record type)
 from harness.kinds import SuiteKind, register
 from harness.report.inference import against_plain, latency
 from harness.report.marks import MARKS, MarkedTable
@@ -59,7 +60,7 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
     lines = [
         "## In-domain accuracy (%)",
         "",
-        in_domain_table(groups, baselines, board.changed),
+        in_domain_table(groups, baselines, board.changed, board.zero_shot),
         "",
         MARKS
         + (
@@ -84,7 +85,7 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
             "Gap = in-domain minus out-of-domain accuracy, in points; majority: the training split's majority "
             "label's rate on the out-of-domain set. Out-of-domain cells carry the marks of the in-domain table.",
             "",
-            out_of_domain_table(groups, baselines),
+            out_of_domain_table(groups, baselines, board.zero_shot),
             "",
         ]
         if "generalization" in board.plots:
@@ -127,13 +128,14 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
     ]
 
 
-def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset()) -> str:
+def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset(), zero_shot=None) -> str:
     tasks = sorted({task for task, _ in groups})
     approaches = sorted({approach for _, approach in groups})
     majority = {task: [r.majority_rate for r in runs] for (task, _), runs in groups.items()}
     marked = MarkedTable()
     for task in tasks:
         marked.add(("frozen-features", task), baselines.get(task, []))
+        marked.add(("zero-shot", task), (zero_shot or {}).get(task, []))
         for approach in approaches:
             full = None if approach == "full" else groups.get((task, "full"))
             marked.add((approach, task), groups.get((task, approach), []), full, baselines.get(task))
@@ -142,6 +144,8 @@ def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset
         ["majority class (of the training split)"] + [mean_std(majority[task]) for task in tasks],
         ["frozen features + logistic regression"] + [cells[("frozen-features", task)] for task in tasks],
     ]
+    if zero_shot:
+        rows.append(["zero-shot (label descriptions, no training)"] + [cells[("zero-shot", task)] for task in tasks])
     for approach in approaches:
         rows.append(
             [approach] + [cells[(approach, task)] + (" †" if (task, approach) in changed else "") for task in tasks]
@@ -161,9 +165,10 @@ def _splits_cell(runs) -> str:
     return "; ".join(spec if spec == own else f"fallback {spec}" for spec in used)
 
 
-def out_of_domain_table(groups, baselines) -> str:
+def out_of_domain_table(groups, baselines, zero_shot=None) -> str:
     rows, marked = [], MarkedTable()
     named = {("frozen-features", task): runs for task, runs in baselines.items()}
+    named |= {("zero-shot", task): runs for task, runs in (zero_shot or {}).items()}
     for (task, approach), runs in sorted(groups.items()) + sorted((k[::-1], v) for k, v in named.items()):
         for target in sorted(runs[0].ood):
 
@@ -188,7 +193,7 @@ def out_of_domain_table(groups, baselines) -> str:
                 (task, target, approach),
                 runs,
                 full,
-                baselines.get(task) if approach != "frozen-features" else None,
+                baselines.get(task) if approach not in ("frozen-features", "zero-shot") else None,
                 ood,
             )
     cells = marked.cells_text()
@@ -308,7 +313,10 @@ register(
         fixture="single_task",
         load=load_suite,
         jobs=single_task_jobs,
-        extras={"frozen_features_run": lambda job, session: session.frozen_features_job(job)},
+        extras={
+            "frozen_features_run": lambda job, session: session.frozen_features_job(job),
+            "zero_shot_run": lambda job, session: session.zero_shot_job(job),
+        },
         select=select,
         leaderboard=leaderboard_section,
         order=0,

@@ -23,7 +23,7 @@ from harness.data import hub_unreachable
 from harness.engine.executors import executors
 from harness.engine.progress import StatusPrinter
 from harness.errors import HarnessError
-from harness.jobs.baselines import BASELINE_APPROACH
+from harness.jobs.baselines import BASELINE_APPROACH, ZERO_SHOT_APPROACH
 from harness.kinds import kinds
 from harness.pytest_plugin.session import HARNESS_KEY, HarnessSession, build_session
 from harness.pytest_plugin.terminal import status_printer, stopped_line, writer
@@ -104,7 +104,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
 
-    for name, spec in {**state.tasks, **state.approaches, BASELINE_APPROACH.name: BASELINE_APPROACH}.items():
+    baselines = {spec.name: spec for spec in (BASELINE_APPROACH, ZERO_SHOT_APPROACH)}
+    for name, spec in {**state.tasks, **state.approaches, **baselines}.items():
         config.addinivalue_line(
             "markers", f"{name}: tests whose jobs use the task or approach '{name}' ({spec.description})"
         )

@@ -68,10 +68,14 @@ def beats_majority(summary: EvaluationRecord, majority_class: int, what: str) ->
     )
 
 
-def loss_fell(record: TrainingCost, what: str) -> None:
+def loss_fell(record: TrainingCost, what: str, dev: EvaluationRecord | None = None, majority_class: int = 0) -> None:
+    """The training loss fell and, where a dev evaluation is given, the dev accuracy rose above the majority class
+    by 2 standard errors with it: a loss can fall while a model memorises its training examples and learns nothing."""
     assert record.train_loss_end < record.train_loss_start, (
         f"{what}: training loss went from {record.train_loss_start:.4f} to {record.train_loss_end:.4f}"
     )
+    if dev is not None:
+        beats_majority(dev, majority_class, f"{what}: the training loss fell, but on the dev slice")
 
 
 def not_below_baseline(summary: EvaluationRecord, baseline: EvaluationRecord, tolerance: float, what: str) -> None:

@@ -154,6 +154,14 @@ class UnknownKindRecord(Record):
 
 
 _TYPES: dict[str, type[Record]] = {}
+_discover: list[Callable[[], Any]] = []  # imports the modules that register record types (set by harness.kinds)
+
+
+def discover_with(importer: Callable[[], Any]) -> None:
+    """`importer` is called once, the first time a record of an unregistered kind is read, to import the modules
+    that register record types (harness.kinds sets it: a process that reads records through the harness knows
+    every kind's type; a bare `harness.results` reader gets UnknownKindRecord for kinds not yet imported)."""
+    _discover.append(importer)
 
 
 def record_type(*kinds: str) -> Callable[[type[Record]], type[Record]]:
@@ -171,6 +179,8 @@ def record_type(*kinds: str) -> Callable[[type[Record]], type[Record]]:
 
 def record_class(kind: str) -> type[Record]:
     """The record type registered for `kind` (UnknownKindRecord where none is)."""
+    while kind not in _TYPES and _discover:
+        _discover.pop()()
     return _TYPES.get(kind, UnknownKindRecord)
 
 

@@ -130,6 +130,11 @@ class TaskSpec(Spec):
     prefix: str | None = Field(
         default=None, description="T5-style text prefix, used where a multi-task suite turns prefixes on"
     )
+    label_descriptions: list[str] | None = Field(
+        default=None,
+        description="one short text per label, in label order (SST-2: 'a negative movie review', ...): where given, "
+        "the pre-trained encoder is also scored as a zero-shot classifier (harness.jobs.baselines.ZeroShotJob)",
+    )
     group_by: list[str] = Field(
         default=[],
         description="text fields whose shared values tie examples together (MNLI's premise, three hypotheses each): "
@@ -141,8 +146,11 @@ class TaskSpec(Spec):
     def _ungrouped_unsaid(self, handler):
         """No grouping is what every task did before the field existed: left out of job identities, so keys stay."""
         data = handler(self)
-        if not data.get("group_by", True):
+        if not data.get("group_by", True):  # added later: absent where empty keeps earlier identities
             del data["group_by"]
+        # They shape only the zero-shot classifier, whose identity names them itself (harness.jobs.baselines):
+        # every other job on the task keeps its key whatever they say.
+        data.pop("label_descriptions", None)
         return data
 
     @field_validator("label_names")
@@ -166,6 +174,10 @@ class TaskSpec(Spec):
             raise ValueError("fallback_splits must declare the same splits (train, eval) as splits")
         if self.fallback_splits and self.fallback_splits.train == self.fallback_splits.eval:
             raise ValueError("fallback_splits.train and fallback_splits.eval must differ (they would overlap)")
+        if self.label_descriptions is not None and len(self.label_descriptions) != len(self.label_names):
+            raise ValueError(
+                f"label_descriptions has {len(self.label_descriptions)} entries for {len(self.label_names)} labels"
+            )
         unknown = [name for name in self.group_by if name not in self.text_fields]
         if unknown:
             raise ValueError(f"group_by names {', '.join(unknown)}, not among text_fields {self.text_fields}")
