@@ -68,3 +68,24 @@ def test_a_difference_carries_its_paired_interval_and_a_mark_only_from_three_see
     assert texts["three"].startswith("+25.0 [") and texts["three"].endswith("▲")
     assert texts["one"].startswith("+25.0 [") and "▲" not in texts["one"]
     assert texts["none shared"] == "–"
+
+
+def test_what_the_numbers_say_names_the_best_the_ties_and_the_cheapest_among_them():
+    from harness.report.answers import answers
+
+    def with_costs(made, params):
+        return [r.updated(trainable_params=params, model_params=1000, task="sst2") for r in made]
+
+    groups = {
+        ("sst2", "full"): with_costs(runs([40, 40, 40], "full"), 1000),
+        ("sst2", "lora"): with_costs(runs([42, 42, 42], "lora", shift=1), 10),
+        ("sst2", "constant"): with_costs(runs([200, 200, 200], "constant"), 1),  # the majority class's accuracy
+        ("rte", "full"): [r.updated(task="rte") for r in runs([100], "full")],
+        ("rte", "lora"): [r.updated(task="rte") for r in runs([120], "lora")],
+    }
+    text = "\n".join(answers(groups, {}))
+    assert "**sst2**: most accurate full (90.0 %); not distinguishable from it: lora (-0.5 [" in text
+    assert "constant" not in text.split("**sst2**")[1].split("\n")[0]  # significantly below: not among the ties
+    assert "least trainable parameters at that accuracy: lora (1.000 % of the model)" in text
+    assert "least time a training step at that accuracy: not measured" in text
+    assert "**rte**: highest mean accuracy full (75.0 %); with 1 seed per approach" in text

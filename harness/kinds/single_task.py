@@ -12,6 +12,7 @@ import pandas as pd
 from harness.jobs import Job
 from harness.jobs.baselines import FrozenFeaturesRecord  # noqa: F401  (registers its record type)
 from harness.kinds import SuiteKind, register
+from harness.report.answers import answers
 from harness.report.inference import against_plain, latency
 from harness.report.marks import MARKS, MarkedTable
 from harness.report.tables import BoardContext, Groups, mean_std, size, table
@@ -57,7 +58,7 @@ def select(jobs: list[Job], session, ood: bool = False, first_seed: bool = False
 
 def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
     groups, baselines = board.single, board.baselines
-    lines = [
+    lines = answers(groups, board.inference) + [
         "## In-domain accuracy (%)",
         "",
         in_domain_table(groups, baselines, board.changed, board.zero_shot),

@@ -128,18 +128,22 @@ class Differences:
             return
         self.found[key] = (interval, len(set(ours) & set(theirs)))
 
+    def significant(self) -> dict[Hashable, bool]:
+        """Which differences are significant: after Benjamini–Hochberg over the table, on enough seeds."""
+        found = _discoveries([interval for interval, _ in self.found.values()])
+        return {
+            key: found[index] and seeds >= MIN_SEEDS_FOR_SIGNIFICANCE
+            for index, (key, (_, seeds)) in enumerate(self.found.items())
+        }
+
     def texts(self) -> dict[Hashable, str]:
-        significant = _discoveries([interval for interval, _ in self.found.values()])
+        significant = self.significant()
         texts = {}
-        for index, (key, (interval, seeds)) in enumerate(self.found.items()):
+        for key, (interval, seeds) in self.found.items():
             if interval is None:
                 texts[key] = "–"
                 continue
-            mark = (
-                ("▲" if interval.mean > 0 else "▼")
-                if significant[index] and seeds >= MIN_SEEDS_FOR_SIGNIFICANCE
-                else ""
-            )
+            mark = ("▲" if interval.mean > 0 else "▼") if significant[key] else ""
             text = f"{100 * interval.mean:+.1f}"
             if seeds:
                 text += f" [{100 * interval.low:+.1f}, {100 * interval.high:+.1f}]"

@@ -1,0 +1,126 @@
+"""What the numbers say: the board's opening answers, each generated from the single-task runs with its interval, or
+"not distinguishable" where the paired comparisons say so (harness.report.marks: paired bootstraps, Benjamini–Hochberg
+over each question's comparisons, significance only on at least 3 seeds). No sentence without a number behind it: a
+question the runs cannot answer (too few seeds, a cost not measured) says so instead."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, Callable
+
+from harness.report.marks import MIN_SEEDS_FOR_SIGNIFICANCE, Differences, in_domain
+from harness.report.tables import Groups, size
+
+
+def _mean(runs, summary: Callable = in_domain) -> float:
+    return statistics.fmean(summary(r).accuracy for r in runs)
+
+
+def _tied_with_best(runs_by_approach: dict[str, list], summary: Callable) -> tuple[str, dict[str, str], set[str]]:
+    """(the approach of best mean accuracy, each other's difference from it as text, the approaches not
+    distinguishable from it, itself included)."""
+    best = max(runs_by_approach, key=lambda approach: _mean(runs_by_approach[approach], summary))
+    differences = Differences()
+    for approach, runs in runs_by_approach.items():
+        if approach != best:
+            differences.add(approach, runs, summary, runs_by_approach[best], summary)
+    significant = differences.significant()
+    tied = {best} | {approach for approach, below in significant.items() if not below}
+    return best, differences.texts(), tied
+
+
+def _cheapest(tied: set[str], cost: dict[str, float | None]) -> str | None:
+    known = {approach: cost[approach] for approach in tied if cost.get(approach) is not None}
+    return min(known, key=known.get) if known else None
+
+
+def _accuracy(runs, summary: Callable = in_domain) -> str:
+    return f"{100 * _mean(runs, summary):.1f} %"
+
+
+def _cheapest_lines(task: str, by_approach: dict[str, list], tied: set[str], inference) -> list[str]:
+    """Among the approaches not distinguishable from the most accurate, the cheapest by each measured cost."""
+    first = {approach: runs[0] for approach, runs in by_approach.items()}
+    steps = {a: inference.get((task, a, "train-step")) for a in by_approach}
+    costs = {
+        "trainable parameters": (
+            {a: r.trainable_params for a, r in first.items()},
+            lambda a: f"{100 * first[a].trainable_params / first[a].model_params:.3f} % of the model",
+        ),
+        "training memory": (
+            {a: r.training_memory.total if r.training_memory else None for a, r in first.items()},
+            lambda a: size(first[a].training_memory.total),
+        ),
+        "time a training step": (
+            {a: step["median"] if step else None for a, step in steps.items()},
+            lambda a: f"{1000 * steps[a]['median']:.0f} ms, timing pass",
+        ),
+    }
+    lines = []
+    for what, (cost, shown) in costs.items():
+        cheapest = _cheapest(tied, cost)
+        lines.append(
+            f"  - least {what} at that accuracy: {cheapest} ({shown(cheapest)})"
+            if cheapest
+            else f"  - least {what} at that accuracy: not measured for these runs"
+        )
+    return lines
+
+
+def answers(groups: Groups, inference: dict[tuple[str, str, str], dict[str, Any]]) -> list[str]:
+    """The opening section of a board: per task, the most accurate approach and those it cannot be told from, the
+    cheapest of those per trainable parameter, MiB of training memory and second of a training step, and the most
+    accurate out of domain."""
+    lines = []
+    for task in sorted({task for task, _ in groups}):
+        by_approach = {approach: runs for (t, approach), runs in groups.items() if t == task}
+        seeds = min(len(runs) for runs in by_approach.values())
+        best, differences, tied = _tied_with_best(by_approach, in_domain)
+        if seeds < MIN_SEEDS_FOR_SIGNIFICANCE:
+            lines.append(
+                f"- **{task}**: highest mean accuracy {best} ({_accuracy(by_approach[best])}); with "
+                f"{seeds} seed{'s' if seeds > 1 else ''} per approach no difference is called significant, so no "
+                "approach is established as best here."
+            )
+            continue
+        others = sorted(tied - {best})
+        lines.append(
+            f"- **{task}**: most accurate {best} ({_accuracy(by_approach[best])}); "
+            + (
+                "not distinguishable from it: " + ", ".join(f"{a} ({differences[a]})" for a in others)
+                if others
+                else "every other approach is significantly below it"
+            )
+            + "."
+        )
+        lines += _cheapest_lines(task, by_approach, tied, inference)
+        targets = sorted({target for runs in by_approach.values() for target in runs[0].ood})
+        for target in targets:
+            with_target = {a: runs for a, runs in by_approach.items() if target in runs[0].ood}
+
+            def on_target(record, target=target):
+                return record.ood[target]
+
+            best_ood, ood_differences, ood_tied = _tied_with_best(with_target, on_target)
+            others = sorted(ood_tied - {best_ood})
+            lines.append(
+                f"  - out of domain ({task} → {target}): most accurate {best_ood} "
+                f"({_accuracy(with_target[best_ood], on_target)})"
+                + (
+                    "; not distinguishable: " + ", ".join(f"{a} ({ood_differences[a]})" for a in others)
+                    if others
+                    else ""
+                )
+                + "."
+            )
+    return [
+        "## What the numbers say",
+        "",
+        "Generated from the tables below: differences are paired (same seeds and examples) with 95 % bootstrap "
+        'intervals, in points from the most accurate approach; "not distinguishable" where Benjamini–Hochberg over '
+        f"the task's comparisons finds no difference, or where a task has fewer than {MIN_SEEDS_FOR_SIGNIFICANCE} "
+        "seeds. The cheapest approaches are chosen among those not distinguishable from the most accurate.",
+        "",
+        *lines,
+        "",
+    ]
