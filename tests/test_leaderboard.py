@@ -375,3 +375,24 @@ def test_stored_configs_agree_with_the_declarations_they_came_from(mirror):
         next(r for r in stored if r.kind == "single-task" and r.approach == "lora"), retuned
     )
     assert not any(drift.changes_since(r, retuned) for r in stored if r.approach not in ("lora",))
+
+
+def test_learning_curves_give_the_examples_each_approach_needs():
+    import numpy as np
+    from record_factory import make_evaluation
+
+    labels = np.arange(400) % 2
+
+    def point(approach, examples, wrong):
+        predictions = labels.copy()
+        predictions[:wrong] ^= 1
+        return record(
+            approach=approach, kind="learning-curve", variant=f"{examples} examples", train_examples=examples
+        ).updated(eval=make_evaluation(predictions, labels), majority_class=0, config_hash=f"c{approach}{examples}")
+
+    curves = [point("full", 250, 100), point("full", 1000, 40), point("lora", 250, 120), point("lora", 1000, 60)]
+    text = board.render(frame.select(curves, SCOPE), SCOPE)
+    section = text[text.index("## Learning curves") :]
+    assert "| sst2   | full       | 75.0 [" in section and "| 250 examples" in section
+    assert re.search(r"\| sst2 +\| full +\| 81\.0 +\| 1000 ", section)  # 90 % of full's 90.0: full needs 1,000
+    assert re.search(r"\| sst2 +\| lora +\| 81\.0 +\| 1000 ", section)  # lora: 85.0 at 1,000

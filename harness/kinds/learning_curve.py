@@ -1,0 +1,160 @@
+"""Learning curves (suites/learning-curve.yaml): single-task accuracy at several training-set sizes, per approach, on
+the same dev slice and evaluation examples as the single-task jobs. Each point is a single-task job whose training
+subset is cut to the size (drawn with its seed from the same pool); the board gives accuracy against examples with
+intervals and, per approach, the examples it needs to reach a stated fraction of full fine-tuning's top accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import Field
+
+from harness.errors import SpecError
+from harness.jobs import Job, SingleTaskRecord
+from harness.kinds import SuiteKind, at_suite_seeds, register
+from harness.report.marks import MarkedTable
+from harness.report.tables import BoardContext, grouped, learned, table
+from harness.results.record import record_type
+from harness.specs import NAME_PATTERN, ApproachSpec, Spec, TaskSpec, TrainingOverrides, check_known, load_spec
+
+record_type("learning-curve")(SingleTaskRecord)  # a point is a single-task run at a smaller size
+TARGET_FRACTION = 0.9  # the board's sample-efficiency question: examples to reach this share of full's top accuracy
+
+
+class LearningCurveSuiteSpec(Spec):
+    kind: Literal["learning-curve"]
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    tasks: list[str] = Field(min_length=1)
+    approaches: list[str] = Field(min_length=1, description="full fine-tuning among them gives the target")
+    sizes: list[int] = Field(min_length=1, description="training examples per point, increasing")
+
+
+def load_learning_curve_suite(
+    path: Path, tasks: dict[str, TaskSpec], approaches: dict[str, ApproachSpec]
+) -> LearningCurveSuiteSpec:
+    suite = load_spec(LearningCurveSuiteSpec, path)
+    where = f"{path.parent.name}/{path.name}"
+    check_known(where, "approaches", suite.approaches, approaches)
+    unknown = [name for name in suite.tasks if name not in tasks or not tasks[name].trainable]
+    if unknown:
+        raise SpecError(f"{where}: field 'tasks': unknown or untrainable task {', '.join(unknown)}")
+    if sorted(set(suite.sizes)) != suite.sizes or suite.sizes[0] < 8:
+        raise SpecError(f"{where}: field 'sizes': increasing, distinct sizes of at least 8 examples, got {suite.sizes}")
+    return suite
+
+
+@dataclass(frozen=True)
+class CurvePointJob(Job):
+    """A single-task job trained on `examples` examples (its profile's training size for the task cut to it)."""
+
+    examples: int = 0
+    suite_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite_name}-{self.task.name}-{self.approach.name}-{self.examples}ex-seed{self.seed}"
+
+    def identity(self) -> dict[str, Any]:
+        return super().identity() | {"suite": self.suite_name}  # never the key of a single-task run of that size
+
+    def base_record(self) -> dict[str, Any]:
+        return super().base_record() | {"kind": "learning-curve", "variant": f"{self.examples} examples"}
+
+
+def curve_jobs(suite: LearningCurveSuiteSpec, tasks, approaches, model, profile, seeds, source) -> list[CurvePointJob]:
+    jobs = []
+    for name in suite.tasks:
+        task = tasks[name]
+        pool = profile.train_examples_for(name)
+        for examples in suite.sizes:
+            if pool is not None and examples > pool:
+                continue  # more than the profile ever draws for the task: not a point of this profile's curve
+            override = profile.task_overrides.get(name) or TrainingOverrides()
+            cut = profile.model_copy(
+                update={
+                    "task_overrides": profile.task_overrides
+                    | {name: override.model_copy(update={"train_examples": examples})}
+                }
+            )
+            jobs += [
+                CurvePointJob(
+                    task=task,
+                    ood_tasks=(),
+                    approach=approaches[approach],
+                    model=model,
+                    profile=cut,
+                    seed=seed,
+                    source=source,
+                    examples=examples,
+                    suite_name=suite.name,
+                )
+                for approach in suite.approaches
+                for seed in seeds
+            ]
+    return jobs
+
+
+def examples_to_reach(points: dict[int, list], target: float) -> int | None:
+    """The smallest size whose mean accuracy reaches `target`."""
+    for size in sorted(points):
+        runs = points[size]
+        if sum(r.eval.accuracy for r in runs) / len(runs) >= target:
+            return size
+    return None
+
+
+def leaderboard_section(curves: pd.DataFrame, board: BoardContext) -> list[str]:
+    curves = curves.assign(examples=[r.train_examples for r in curves["record"]])
+    marked, rows, needs = MarkedTable(), [], []
+    sizes = sorted(curves["examples"].unique())
+    by_cell = grouped(curves, ["task", "approach", "examples"])
+    pairs = list(grouped(curves, ["task", "approach"]))
+    for task, approach in pairs:
+        for size in sizes:
+            marked.add((task, approach, size), by_cell.get((task, approach, size), []))
+    cells = marked.cells_text()
+    fraction = TARGET_FRACTION
+    for task, approach in pairs:
+        rows.append([task, approach, *[cells[(task, approach, size)] for size in sizes]])
+        points = {size: by_cell[(task, approach, size)] for size in sizes if (task, approach, size) in by_cell}
+        full = {size: by_cell[(task, "full", size)] for size in sizes if (task, "full", size) in by_cell}
+        if full:
+            best = max(full, key=lambda size: sum(r.eval.accuracy for r in full[size]) / len(full[size]))
+            top = sum(r.eval.accuracy for r in full[best]) / len(full[best])
+            if not all(learned(r.eval, r.majority_class) for r in full[best]):
+                needs.append([task, approach, "–", "n/a: full fine-tuning did not learn the task at any size run"])
+                continue
+            needed = examples_to_reach(points, fraction * top)
+            needs.append([task, approach, f"{100 * fraction * top:.1f}", needed or f"> {max(points)}"])
+    return [
+        "## Learning curves",
+        "",
+        "Single-task accuracy (%) by training examples (columns), each point on the seeds of the suites, the same dev "
+        "slice and evaluation examples as the single-task table; cells as there (mean ± std, 95 % interval, ○ not "
+        "distinguishable from the majority class).",
+        "",
+        table(rows, headers=["task", "approach", *[f"{size} examples" for size in sizes]]),
+        "",
+        f"Examples each approach needs for its mean accuracy to reach {fraction:.0%} of full fine-tuning's top mean "
+        "accuracy on the task (among the sizes run):",
+        "",
+        table(needs, headers=["task", "approach", "target (%)", "examples"]) if needs else "No full fine-tuning curve.",
+        "",
+    ]
+
+
+register(
+    SuiteKind(
+        name="learning-curve",
+        fixture="learning_curve",
+        load=load_learning_curve_suite,
+        jobs=at_suite_seeds(curve_jobs),
+        leaderboard=leaderboard_section,
+        order=2,
+    )
+)
