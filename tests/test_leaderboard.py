@@ -396,3 +396,34 @@ def test_learning_curves_give_the_examples_each_approach_needs():
     assert "| sst2   | full       | 75.0 [" in section and "| 250 examples" in section
     assert re.search(r"\| sst2 +\| full +\| 81\.0 +\| 1000 ", section)  # 90 % of full's 90.0: full needs 1,000
     assert re.search(r"\| sst2 +\| lora +\| 81\.0 +\| 1000 ", section)  # lora: 85.0 at 1,000
+
+
+def test_forgetting_side_by_side_pairs_a_chain_with_its_equal_step_mixture():
+    stage = {**SPLIT, "train_steps": 10}
+    chain = record(
+        task="sst2-then-mnli",
+        kind="sequential",
+        chain=["sst2", "mnli"],
+        accuracy_matrix=[[0.8, 0.4], [0.7, 0.6]],
+        backward_transfer=-0.1,
+        stages=[
+            {"task": "sst2", **stage, "evaluations": {"sst2": scored(0.8), "mnli": scored(0.4)}},
+            {"task": "mnli", **stage, "evaluations": {"sst2": scored(0.7), "mnli": scored(0.6)}},
+        ],
+    )
+    mixture = record(
+        task="forgetting",
+        kind="multitask",
+        variant="proportional-equal-budget",
+        tasks=["sst2", "mnli"],
+        per_task={"sst2": scored(0.78) | SPLIT, "mnli": scored(0.55) | SPLIT},
+        sampled_batches={"sst2": 10, "mnli": 10},
+        train_steps=20,
+    )
+    unequal = mixture.updated(variant="uniform", config_hash="other", train_steps=5)
+    text = board.render(frame.select([chain, mixture, unequal, record()], SCOPE), SCOPE)
+    section = text[text.index("## Forgetting: sequential against multi-task") :].split("\n## ")[0]
+    assert re.search(
+        r"\| sst2 → mnli +\| full +\| 0 +\| 70\.0 +\| 78\.0 +\| \+8\.0 +\| 60\.0 +\| 55\.0 +\| -5\.0", section
+    )
+    assert section.count("sst2 → mnli") == 1  # the mixture of other steps is no match

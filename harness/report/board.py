@@ -43,6 +43,7 @@ def render(
         single=grouped(single, ["task", "approach"]),
         baselines=grouped(ok[ok["kind"] == "frozen-features"], "task"),  # harness.jobs.baselines
         zero_shot=grouped(ok[ok["kind"] == "zero-shot"], "task"),
+        runs=ok,
         changed=frozenset(key[1:3] for key in changed if key[0] == "single-task"),
         inference=inference or {},
         plots={name: file for name, file in (("plot", plot), ("generalization", generalization_plot)) if file},

@@ -61,6 +61,7 @@ class BoardContext:
     single: Groups  # successful single-task records by (task, approach), for comparisons
     baselines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # frozen-feature baselines by task
     zero_shot: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # zero-shot classifiers by task
+    runs: pd.DataFrame | None = None  # every successful run, for a check that compares other kinds' runs
     changed: frozenset[tuple[str, str]] = frozenset()  # single-task cells trained under earlier declarations (†)
     inference: dict[tuple[str, str, str], dict[str, Any]] = field(
         default_factory=dict
