@@ -1,5 +1,5 @@
-"""Forgetting, sequential against multi-task (suites/forgetting.yaml, harness.kinds.forgetting): the chain and the
-mixture train the same two tasks for the same total steps and are scored on the same examples."""
+"""Forgetting, sequential against multi-task side by side (suites/forgetting.yaml, harness.kinds.forgetting): the
+chain and the mixture train the same two tasks for the same total steps and are scored on the same examples."""
 
 
 def test_chain_and_mixture_train_equal_steps_and_are_scored_alike(forgetting_job, harness):
