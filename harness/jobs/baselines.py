@@ -7,7 +7,7 @@ it is marked on the leaderboard; head-only should match it (the same linear mode
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from harness.data import DataSource
 from harness.jobs import JobBase, common_record, load_task_data, task_data_identity
@@ -46,13 +46,12 @@ class FrozenFeaturesJob(JobBase):
         return f"{self.task.name}-frozen-features-seed{self.seed}"
 
     def identity(self) -> dict[str, Any]:
-        return {
-            "format": BASELINE_FORMAT,
-            "kind": "frozen-features",
-            "grid": INVERSE_REGULARISATION,
-            **task_data_identity(self),
-            **({"precision": self.profile.training.precision} if self.profile.training.precision != "auto" else {}),
-        }
+        return self.frozen_identity(format=BASELINE_FORMAT, kind="frozen-features", grid=INVERSE_REGULARISATION)
+
+    def frozen_identity(self, **own: Any) -> dict[str, Any]:
+        """`own` with what shapes every frozen-encoder job: its examples, its model, its features' precision."""
+        precision = self.profile.training.precision
+        return own | task_data_identity(self) | ({"precision": precision} if precision != "auto" else {})
 
     def preflight(self) -> str | None:
         return None  # the plain pre-trained encoder, no approach: it runs wherever the model loads
@@ -60,12 +59,14 @@ class FrozenFeaturesJob(JobBase):
     def base_record(self) -> dict[str, Any]:
         return common_record(self) | {"kind": "frozen-features", "task": self.task.name, "variant": None}
 
+    def scores_out_of_domain(self, task: TaskSpec) -> bool:
+        return True
+
     def execute(self, run_dir) -> dict[str, Any]:
+        """The frozen encoder's pooled features (shared through the store, harness.training.features), a classifier
+        over them (`classifier`), and its scores on the dev slice, the evaluation split and the out-of-domain tasks."""
         import numpy as np
         from accelerate.utils import set_seed
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
 
         from harness.training.features import FeatureCache
         from harness.training.loop import make_accelerator
@@ -80,34 +81,17 @@ class FrozenFeaturesJob(JobBase):
         cache = FeatureCache(
             store_root_of(run_dir), self, encoder, tokenizer, accelerator, self.profile.eval_batch_size
         )
-
-        def features(name, dataset):
-            return cache.features(name, dataset).values
-
-        train_x, dev_x, train_y, dev_y = (
-            features("train", data.train_set),
-            features("dev", data.dev_set),
-            np.asarray(data.train_set["labels"]),
-            np.asarray(data.dev_set["labels"]),
-        )
-
-        def fitted(c: float):
-            return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=self.seed)).fit(
-                train_x, train_y
-            )
-
-        dev_accuracy = {c: float(fitted(c).score(dev_x, dev_y)) for c in INVERSE_REGULARISATION}
-        chosen = max(INVERSE_REGULARISATION, key=lambda c: (dev_accuracy[c], -c))  # ties: the stronger regularisation
-        classifier = fitted(chosen)
+        predict, fields = self.classifier(FrozenEncoder(tokenizer, data, accelerator, encoder, cache))
         majority = data.majority_class
 
         def evaluation(name, task, dataset):
-            return scored(task, np.asarray(dataset["labels"]), classifier.predict(features(name, dataset)), majority)
+            return scored(task, np.asarray(dataset["labels"]), predict(name, task, dataset), majority)
 
         in_domain = evaluation("eval", self.task, data.eval_set)
         ood = {
             t.name: evaluation(f"ood {t.name}", t, load_task_data(self, t, tokenizer, train=False).eval_set)
             for t in self.ood_tasks
+            if self.scores_out_of_domain(t)
         }
         return {
             "status": "ok",
@@ -119,10 +103,52 @@ class FrozenFeaturesJob(JobBase):
             "eval": in_domain.summary(),
             "dev": evaluation("dev", self.task, data.dev_set).summary(),
             "ood": {name: e.summary() for name, e in ood.items()},
-            "inverse_regularisation": chosen,
-            "dev_accuracy_by_inverse_regularisation": {str(c): a for c, a in dev_accuracy.items()},
+            **fields,
             "encoder_features": cache.describe(),
         }
+
+    def classifier(self, frozen: FrozenEncoder) -> tuple[Callable, dict[str, Any]]:
+        """(predict(set name, task, dataset) -> class ids, the record fields saying how it was chosen): a logistic
+        regression on the training subset's features, its regularisation chosen on the dev slice."""
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        data = frozen.data
+        train_x, dev_x = frozen.features("train", data.train_set), frozen.features("dev", data.dev_set)
+        train_y, dev_y = np.asarray(data.train_set["labels"]), np.asarray(data.dev_set["labels"])
+
+        def fitted(c: float):
+            return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=self.seed)).fit(
+                train_x, train_y
+            )
+
+        dev_accuracy = {c: float(fitted(c).score(dev_x, dev_y)) for c in INVERSE_REGULARISATION}
+        chosen = max(INVERSE_REGULARISATION, key=lambda c: (dev_accuracy[c], -c))  # ties: the stronger regularisation
+        model = fitted(chosen)
+
+        def predict(name, task, dataset):
+            return model.predict(frozen.features(name, dataset))
+
+        return predict, {
+            "inverse_regularisation": chosen,
+            "dev_accuracy_by_inverse_regularisation": {str(c): a for c, a in dev_accuracy.items()},
+        }
+
+
+@dataclass(frozen=True)
+class FrozenEncoder:
+    """What a frozen-encoder job's classifier works from: the task's data, and the encoder with its feature cache."""
+
+    tokenizer: Any
+    data: Any
+    accelerator: Any
+    encoder: Any
+    cache: Any
+
+    def features(self, name: str, dataset):
+        return self.cache.features(name, dataset).values
 
 
 ZERO_SHOT_FORMAT = 1
@@ -152,13 +178,9 @@ class ZeroShotJob(FrozenFeaturesJob):
         return f"{self.task.name}-zero-shot-seed{self.seed}"
 
     def identity(self) -> dict[str, Any]:
-        return {
-            "format": ZERO_SHOT_FORMAT,
-            "kind": "zero-shot",
-            "label_descriptions": self.task.label_descriptions,
-            **task_data_identity(self),
-            **({"precision": self.profile.training.precision} if self.profile.training.precision != "auto" else {}),
-        }
+        return self.frozen_identity(
+            format=ZERO_SHOT_FORMAT, kind="zero-shot", label_descriptions=self.task.label_descriptions
+        )
 
     def preflight(self) -> str | None:
         if not self.task.label_descriptions:
@@ -168,60 +190,36 @@ class ZeroShotJob(FrozenFeaturesJob):
     def base_record(self) -> dict[str, Any]:
         return common_record(self) | {"kind": "zero-shot", "task": self.task.name, "variant": None}
 
-    def execute(self, run_dir) -> dict[str, Any]:
+    def scores_out_of_domain(self, task: TaskSpec) -> bool:
+        return bool(task.label_descriptions)
+
+    def classifier(self, frozen: FrozenEncoder) -> tuple[Callable, dict[str, Any]]:
+        """Nearest label description by cosine: nothing fitted, the descriptions said in the record."""
         import numpy as np
-        from accelerate.utils import set_seed
         from datasets import Dataset
 
         from harness.models.heads import pooled_features
-        from harness.training.features import FeatureCache
-        from harness.training.loop import make_accelerator
-        from harness.training.scoring import scored
-
-        set_seed(self.seed)
-        tokenizer = load_tokenizer(self.model)
-        data = load_task_data(self, self.task, tokenizer)
-        accelerator = make_accelerator(self.profile.training)
-        encoder = build_classifier(self.model, self.task.num_labels, self.task.label_names, self.seed)
-        encoder = encoder.to(accelerator.device)
-        batch_size = self.profile.eval_batch_size
-        cache = FeatureCache(store_root_of(run_dir), self, encoder, tokenizer, accelerator, batch_size)
 
         def unit(vectors: np.ndarray) -> np.ndarray:
             return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
 
         def described(task: TaskSpec) -> np.ndarray:
-            texts = tokenizer(task.label_descriptions, truncation=True, max_length=self.max_length(task))
+            texts = frozen.tokenizer(task.label_descriptions, truncation=True, max_length=self.max_length(task))
             rows = Dataset.from_dict(
                 dict(texts) | {"labels": [0] * len(texts["input_ids"]), "length": list(map(len, texts["input_ids"]))}
             )
-            with accelerator.autocast():
-                return unit(
-                    pooled_features(encoder, rows, tokenizer, batch_size, accelerator.device, self.model.pooling)
+            with frozen.accelerator.autocast():
+                pooled = pooled_features(
+                    frozen.encoder,
+                    rows,
+                    frozen.tokenizer,
+                    self.profile.eval_batch_size,
+                    frozen.accelerator.device,
+                    self.model.pooling,
                 )
+            return unit(pooled)
 
-        majority = data.majority_class
+        def predict(name, task, dataset):
+            return (unit(frozen.features(name, dataset)) @ described(task).T).argmax(axis=1)
 
-        def evaluation(name, task, dataset):
-            similarity = unit(cache.features(name, dataset).values) @ described(task).T
-            return scored(task, np.asarray(dataset["labels"]), similarity.argmax(axis=1), majority)
-
-        in_domain = evaluation("eval", self.task, data.eval_set)
-        ood = {
-            t.name: evaluation(f"ood {t.name}", t, load_task_data(self, t, tokenizer, train=False).eval_set)
-            for t in self.ood_tasks
-            if t.label_descriptions
-        }
-        return {
-            "status": "ok",
-            **data.describe(),
-            "eval_examples": in_domain.examples,
-            "metrics": in_domain.metrics,
-            "majority_class": majority,
-            "majority_rate": in_domain.majority_rate,
-            "eval": in_domain.summary(),
-            "dev": evaluation("dev", self.task, data.dev_set).summary(),
-            "ood": {name: e.summary() for name, e in ood.items()},
-            "label_descriptions": self.task.label_descriptions,
-            "encoder_features": cache.describe(),
-        }
+        return predict, {"label_descriptions": self.task.label_descriptions}
