@@ -14,8 +14,10 @@ import argparse
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+
+from quick_job import single_task_job
 
 from harness import jobs
 
@@ -30,24 +32,10 @@ class EncoderEveryStepJob(jobs.Job):
 
 
 def make_job(args, path: str) -> jobs.Job:
-    from harness.data import mirror_from
-    from harness.models import resolve_model
-    from harness.options import profile_as_run
-    from harness.specs.catalog import load_approaches, load_profile, load_tasks
-
-    profile = profile_as_run(load_profile(args.profile), args.precision)
-    tasks = load_tasks().specs
-    task = tasks[args.task]
-    kind = EncoderEveryStepJob if path == PATHS[0] else jobs.Job
-    return kind(
-        task=task,
-        ood_tasks=tuple(tasks[n] for n in task.ood_eval),
-        approach=load_approaches().specs["head-only"],
-        model=resolve_model(profile.model),
-        profile=profile,
-        seed=0,
-        source=mirror_from(args.data_dir),
-    )
+    job = single_task_job(args, precision=args.precision, approach="head-only")
+    if path == PATHS[1]:
+        return job
+    return EncoderEveryStepJob(**{field.name: getattr(job, field.name) for field in fields(job)})
 
 
 @dataclass(frozen=True)

@@ -19,28 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from quick_job import single_task_job
+
 PRECISIONS = ("fp32", "bf16")
 
 
 def make_job(args, precision: str):
-    from harness import jobs
-    from harness.data import mirror_from
-    from harness.models import resolve_model
-    from harness.specs.catalog import load_approaches, load_profile, load_tasks
-
-    profile = load_profile(args.profile)
-    profile = profile.model_copy(update={"training": profile.training.model_copy(update={"precision": precision})})
-    tasks = load_tasks().specs
-    task = tasks[args.task]
-    return jobs.Job(
-        task=task,
-        ood_tasks=tuple(tasks[n] for n in task.ood_eval),
-        approach=load_approaches().specs[args.approach],
-        model=resolve_model(profile.model),
-        profile=profile,
-        seed=0,
-        source=mirror_from(args.data_dir),
-    )
+    return single_task_job(args, precision=precision)
 
 
 def step_seconds(args, precision: str) -> float:

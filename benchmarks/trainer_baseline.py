@@ -26,27 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from quick_job import single_task_job
+
 RESULT_PREFIX = "RESULT "
 
 
 def make_job(args, seed: int):
-    from harness import jobs
-    from harness.data import mirror_from
-    from harness.models import resolve_model
-    from harness.specs.catalog import load_approaches, load_profile, load_tasks
-
-    profile = load_profile(args.profile)
-    tasks = load_tasks().specs
-    task = tasks[args.task]
-    return jobs.Job(
-        task=task,
-        ood_tasks=tuple(tasks[n] for n in task.ood_eval),
-        approach=load_approaches().specs[args.approach],
-        model=resolve_model(profile.model),
-        profile=profile,
-        seed=seed,
-        source=mirror_from(args.data_dir),
-    )
+    return single_task_job(args, seed=seed)
 
 
 def summary(results: list[dict], in_job_seconds: float) -> dict:

@@ -219,7 +219,11 @@ class ZeroShotJob(FrozenFeaturesJob):
                 )
             return unit(pooled)
 
+        descriptions = {}  # by task: the dev and eval sets share one, each out-of-domain task has its own
+
         def predict(name, task, dataset):
-            return (unit(frozen.features(name, dataset)) @ described(task).T).argmax(axis=1)
+            if task.name not in descriptions:
+                descriptions[task.name] = described(task)
+            return (unit(frozen.features(name, dataset)) @ descriptions[task.name].T).argmax(axis=1)
 
         return predict, {"label_descriptions": self.task.label_descriptions}
