@@ -30,3 +30,7 @@ def test_out_of_domain_scored_for_tasks_that_declare_it(multitask_run, harness):
     record = multitask_run.record
     expected = {f"{t}→{target}" for t in record.tasks for target in harness.tasks[t].ood_eval}
     assert set(record.ood) == expected
+
+
+def test_training_memory_measured_by_component(multitask_run):
+    checks.memory_by_component(multitask_run.record, multitask_run.job.name)

@@ -35,3 +35,8 @@ def test_every_stage_learns_its_task(sequential_run, harness):
         checks.beats_majority(
             evaluation, evaluation.majority_class, f"{sequential_run.job.name}: stage {stage + 1} ({task})"
         )
+
+
+def test_training_memory_measured_by_component(sequential_run):
+    for stage in sequential_run.record.stages:
+        checks.memory_by_component(stage, f"{sequential_run.job.name}: stage {stage.task}")

@@ -176,3 +176,21 @@ def test_a_shortfall_inside_the_noise_is_not_a_failure():
     check(independent)
     with pytest.raises(AssertionError, match="points below the frozen-feature baseline"):
         check(nested)
+
+
+def test_memory_components_that_do_not_add_up_fail_and_missing_ones_skip():
+    from harness.results import checks
+    from harness.results.record import TrainingCost, TrainingMemory
+
+    parts = {"weights": {"float32": 400}, "gradients": 100, "optimizer_state": 200, "activations": 50}
+
+    def cost(**changed):
+        return TrainingCost(training_memory=TrainingMemory(**{**parts, **changed}, reference_batch="32×64 tokens"))
+
+    checks.memory_by_component(cost(total=750), "adds up")
+    with pytest.raises(AssertionError, match="do not add up"):
+        checks.memory_by_component(cost(total=1), "x")
+    with pytest.raises(AssertionError, match="is zero"):
+        checks.memory_by_component(cost(gradients=0, total=650), "x")
+    with pytest.raises(pytest.skip.Exception, match="before its kind measured"):
+        checks.memory_by_component(TrainingCost(), "x")

@@ -99,8 +99,8 @@ def test_write_is_atomic_counts_runs_and_embeds_the_plot(tmp_path):
     assert board.write(path, [record(), record(task="rte"), record(approach="lora", accuracy=0.7)], SCOPE) == 3
     text = path.read_text()
     assert text.startswith("# Leaderboard") and not list(tmp_path.glob(".*tmp"))
-    plot = tmp_path / "board-accuracy-vs-parameters.png"
-    assert "](board-accuracy-vs-parameters.png)" in text and plot.read_bytes().startswith(b"\x89PNG")
+    plot = tmp_path / "board-accuracy-vs-cost.png"
+    assert "](board-accuracy-vs-cost.png)" in text and plot.read_bytes().startswith(b"\x89PNG")
     assert "](board-generalization.png)" in text and (tmp_path / "board-generalization.png").stat().st_size > 0
 
 

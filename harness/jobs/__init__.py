@@ -256,13 +256,7 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
     with measured_training() as measured:
         measured.stats = train(trained, batches, job.training, accelerator, desc=job.name, is_head=arch.is_head)
     reference = reference_batch(data.train_set, tokenizer, job.training.batch_size, job.max_length(job.task))
-    components = memory.training_memory(
-        model,
-        measured.stats.optimizer_state_bytes,
-        reference.to(accelerator.device),
-        accelerator.autocast(),
-        "×".join(map(str, reference["input_ids"].shape)) + " tokens",
-    )
+    measured.measure_components(model, reference, accelerator)
 
     record = {
         "status": "ok",
@@ -291,7 +285,6 @@ def execute(job: Job, run_dir) -> dict[str, Any]:
         **record,
         **checkpoints.save_trainable(model, arch, run_dir),
         **measured.fields(),
-        "training_memory": components,
     }
 
 
@@ -341,18 +334,28 @@ class measured_training:
     it after (harness.training.memory), and turns the loop's statistics into record fields."""
 
     def __enter__(self):
-
         self.stats = None
+        self.components = None
         self.reset_worked = memory.reset_peak()
         return self
 
     def __exit__(self, *exc_info) -> None:
-
         self.memory = memory.peak_fields(self.reset_worked)
+
+    def measure_components(self, model, reference, accelerator, **batch_fields) -> None:
+        """After training: the trained `model`'s memory by component (harness.training.memory.training_memory), its
+        activations from one training forward on the task's `reference` batch (plus `batch_fields`, e.g. the task
+        index a multi-task model's forward takes)."""
+        batch = {**reference.to(accelerator.device), **batch_fields}
+        shape = "×".join(map(str, reference["input_ids"].shape)) + " tokens"
+        self.components = memory.training_memory(
+            model, self.stats.optimizer_state_bytes, batch, accelerator.autocast(), shape
+        )
 
     def fields(self) -> dict[str, Any]:
         return {
             **self.memory,
+            **({"training_memory": self.components} if self.components else {}),
             "train_seconds": self.stats.seconds,
             "train_steps": self.stats.steps,
             "train_samples_per_second": self.stats.samples_per_second,

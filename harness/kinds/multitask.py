@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from harness.data import DataSource
+from harness.data import DataSource, reference_batch
 from harness.errors import HarnessError, SpecError
 from harness.jobs import Job, SingleTaskRecord, TrainingJob, common_record, load_task_data, measured_training
 from harness.kinds import SuiteKind, at_suite_seeds, register
@@ -303,6 +303,11 @@ def execute(job: MultiTaskJob, run_dir: Path) -> dict[str, Any]:
     accelerator = make_accelerator(job.training)
     with measured_training() as measured:
         measured.stats = train(heads, batches, job.training, accelerator, desc=job.name, is_head=arch.is_head)
+    longest = max(range(len(job.tasks)), key=lambda index: job.max_length(job.tasks[index]))  # the largest batch
+    reference = reference_batch(
+        data[job.tasks[longest].name].train_set, tokenizer, job.training.batch_size, job.max_length(job.tasks[longest])
+    )
+    measured.measure_components(heads, reference, accelerator, task_index=longest)
 
     batch_size = job.profile.eval_batch_size
     per_task, ood = {}, {}

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field
 
-from harness.data import DataSource
+from harness.data import DataSource, reference_batch
 from harness.errors import SpecError
 from harness.jobs import TrainingJob, common_record, load_task_data, measured_training
 from harness.kinds import SuiteKind, at_suite_seeds, register
@@ -171,6 +171,8 @@ def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
                 desc=f"{job.name} stage {index + 1}: {task.name}",
                 is_head=arch.is_head,
             )
+        reference = reference_batch(task_data.train_set, tokenizer, settings.batch_size, job.max_length(task))
+        measured.measure_components(heads, reference, accelerator, task_index=index)
         scores = [
             score(TaskView(heads, j), d.eval_set, tokenizer, t, batch_size, accelerator.device, d.majority_class)
             for j, (t, d) in enumerate(zip(job.chain, data))
@@ -197,6 +199,7 @@ def execute(job: SequentialJob, run_dir: Path) -> dict[str, Any]:
             (s.peak_memory_bytes for s in stages if s.peak_memory_bytes is not None), default=None
         ),
         "peak_memory_kind": stages[0].peak_memory_kind,
+        "training_memory": max((s.training_memory for s in stages), key=lambda components: components.total),
         "hardware": stages[0].hardware,
         "precision": stages[0].precision,
         **save_trainable(heads, arch, run_dir),

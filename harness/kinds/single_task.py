@@ -73,10 +73,11 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
     ]
     if "plot" in board.plots:
         lines += [
-            f"![accuracy vs trainable parameters]({board.plots['plot']})",
+            f"![accuracy vs trainable parameters and training memory]({board.plots['plot']})",
             "",
-            "Accuracy against the share of the model's parameters that trained (log scale); red points "
-            "and line: the Pareto front (no other approach is both cheaper and more accurate).",
+            "Accuracy against the share of the model's parameters that trained (top) and against training memory, "
+            "the sum of its components in the cost table (bottom), both on log scales; red points and line: the Pareto "
+            "front (no other approach is both cheaper and more accurate).",
             "",
         ]
     if any(group[0].ood for group in groups.values()):

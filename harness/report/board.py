@@ -16,7 +16,7 @@ from harness.report.drift import Declared, changed_runs, changed_table
 from harness.report.export import runs_csv
 from harness.report.frame import Scope, runs_frame, select, shown_source
 from harness.report.inference import INFERENCE_FILE, load_inference
-from harness.report.plots import plot_accuracy_vs_parameters, plot_generalization
+from harness.report.plots import plot_accuracy_vs_cost, plot_generalization
 from harness.report.tables import BoardContext, grouped, table
 from harness.results import StagedFiles
 from harness.results.record import Record
@@ -119,7 +119,7 @@ def board_files(path: Path) -> dict[str, Path]:
     return {
         "board": path,
         "runs": path.with_name(f"{path.stem}-runs.csv"),
-        "plot": path.with_name(f"{path.stem}-accuracy-vs-parameters.png"),
+        "plot": path.with_name(f"{path.stem}-accuracy-vs-cost.png"),
         "generalization": path.with_name(f"{path.stem}-generalization.png"),
     }
 
@@ -144,7 +144,7 @@ def write(
         drawn = {
             name: draw(staged.path(files[name]))
             for name, draw in (
-                ("plot", lambda target: plot_accuracy_vs_parameters(single, target)),
+                ("plot", lambda target: plot_accuracy_vs_cost(single, target)),
                 ("generalization", lambda target: plot_generalization(grouped(single, ["task", "approach"]), target)),
             )
         }

@@ -1,5 +1,5 @@
-"""The board's plots (matplotlib): accuracy against trainable parameters with the Pareto front, and in-domain
-against out-of-domain accuracy."""
+"""The board's plots (matplotlib): accuracy against cost (trainable parameters, training memory) with the Pareto
+front, and in-domain against out-of-domain accuracy."""
 
 from __future__ import annotations
 
@@ -10,16 +10,27 @@ import pandas as pd
 
 
 def pareto_front(points: list[tuple[float, float]]) -> set[int]:
-    """Indices of points no other point beats on both fewer parameters and higher accuracy."""
+    """Indices of points no other point beats on both lower cost and higher accuracy."""
     return {
         i
-        for i, (share, accuracy) in enumerate(points)
-        if not any(s <= share and a >= accuracy and (s, a) != (share, accuracy) for s, a in points)
+        for i, (cost, accuracy) in enumerate(points)
+        if not any(c <= cost and a >= accuracy and (c, a) != (cost, accuracy) for c, a in points)
     }
 
 
-def plot_accuracy_vs_parameters(single: pd.DataFrame, path: Path) -> bool:
-    """One panel per task: accuracy against trainable share of the model (log scale), Pareto front joined."""
+MIB = 2**20
+# the cost axes, each a row of panels: its label and each run's value (NaN where a run has none)
+COSTS = {
+    "trainable parameters, % of model (log)": lambda runs: 100 * runs["trainable_params"] / runs["model_params"],
+    "training memory, MiB by component (log)": lambda runs: runs["record"].map(
+        lambda record: record.training_memory.total / MIB if record.training_memory else float("nan")
+    ),
+}
+
+
+def plot_accuracy_vs_cost(single: pd.DataFrame, path: Path) -> bool:
+    """One panel per task and cost (trainable share; training memory, the component sum): mean accuracy against it
+    on a log scale, the Pareto front joined. A cost no run of a task recorded leaves its panel out."""
     if single.empty:
         return False
     import matplotlib
@@ -27,41 +38,41 @@ def plot_accuracy_vs_parameters(single: pd.DataFrame, path: Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points = (
-        single.assign(
-            share=100 * single["trainable_params"] / single["model_params"], accuracy=100 * single["accuracy"]
+    tasks = list(dict.fromkeys(single["task"]))
+    figure, axes = plt.subplots(len(COSTS), len(tasks), figsize=(4.2 * len(tasks), 3.8 * len(COSTS)), squeeze=False)
+    for row, (label, cost_of) in zip(axes, COSTS.items()):
+        points = (
+            single.assign(cost=cost_of(single), accuracy=100 * single["accuracy"])
+            .groupby(["task", "approach"])
+            .agg(cost=("cost", "mean"), accuracy=("accuracy", "mean"))
+            .dropna()
         )
-        .groupby(["task", "approach"])
-        .agg(share=("share", "first"), accuracy=("accuracy", "mean"))
-    )
-    tasks = points.index.unique("task")
-    figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8), squeeze=False)
-    for axis, task in zip(axes[0], tasks):
-        rows = points.loc[task]
-        front = pareto_front(list(zip(rows["share"], rows["accuracy"])))
-        for index, (approach, share, accuracy) in enumerate(rows.itertuples()):
-            axis.scatter(share, accuracy, color="tab:red" if index in front else "tab:blue", zorder=3)
-            axis.annotate(approach, (share, accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        line = rows.iloc[sorted(front)].sort_values(["share", "accuracy"])
-        axis.plot(line["share"], line["accuracy"], color="tab:red", linewidth=1, label="Pareto front")
-        axis.axhline(
-            100 * single.loc[single["task"] == task, "majority_rate"].mean(),
-            color="grey",
-            linestyle=":",
-            linewidth=1,
-            label="majority class",
-        )
-        axis.set_xscale("log")
-        axis.set_title(task)
-        axis.set_xlabel("trainable parameters, % of model (log)")
-        axis.set_ylabel("accuracy (%)")
-        axis.grid(True, which="both", alpha=0.3)
+        for axis, task in zip(row, tasks):
+            if task not in points.index.unique("task"):
+                axis.set_visible(False)
+                continue
+            draw_panel(axis, points.loc[task], single.loc[single["task"] == task, "majority_rate"].mean())
+            axis.set_title(task)
+            axis.set_xlabel(label)
     axes[0][0].legend(fontsize=7, loc="lower right")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return True
+
+
+def draw_panel(axis, rows: pd.DataFrame, majority_rate: float) -> None:
+    front = pareto_front(list(zip(rows["cost"], rows["accuracy"])))
+    for index, (approach, cost, accuracy) in enumerate(rows.itertuples()):
+        axis.scatter(cost, accuracy, color="tab:red" if index in front else "tab:blue", zorder=3)
+        axis.annotate(approach, (cost, accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    line = rows.iloc[sorted(front)].sort_values(["cost", "accuracy"])
+    axis.plot(line["cost"], line["accuracy"], color="tab:red", linewidth=1, label="Pareto front")
+    axis.axhline(100 * majority_rate, color="grey", linestyle=":", linewidth=1, label="majority class")
+    axis.set_xscale("log")
+    axis.set_ylabel("accuracy (%)")
+    axis.grid(True, which="both", alpha=0.3)
 
 
 def plot_generalization(groups, path: Path) -> bool:

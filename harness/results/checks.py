@@ -78,6 +78,18 @@ def loss_fell(record: TrainingCost, what: str, dev: EvaluationRecord | None = No
         beats_majority(dev, majority_class, f"{what}: the training loss fell, but on the dev slice")
 
 
+def memory_by_component(record: TrainingCost, what: str) -> None:
+    """The record's training memory is measured by component and they add up: weights, gradients of what trained, the
+    optimizer's state and the activations saved for backward, each non-zero where something trained."""
+    memory = record.training_memory
+    if memory is None:
+        pytest.skip(f"{what}: trained before its kind measured memory by component (no 'training_memory')")
+    parts = {"weights": sum(memory.weights.values()), **memory.model_dump(include={"gradients", "activations"})}
+    parts["optimizer state"] = memory.optimizer_state
+    assert memory.total == sum(parts.values()), f"{what}: components {parts} do not add up to {memory.total}"
+    assert min(parts.values()) > 0, f"{what}: a component is zero though the model trained: {parts}"
+
+
 def not_below_baseline(summary: EvaluationRecord, baseline: EvaluationRecord, tolerance: float, what: str) -> None:
     """The score is not below the frozen-feature baseline's on the same examples by more than `tolerance`
     with 2 standard errors of the paired difference to spare: a shortfall inside the noise passes, as the
