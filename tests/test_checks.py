@@ -51,17 +51,19 @@ def record(right: float | None, seed: int = 0, kind: str = "single-task") -> Rec
     scored = EvaluationRecord(**evaluation(right, seed))
     other = EvaluationRecord(**evaluation(right))
     split = dict(split_spec=SST2.splits.describe(), train_examples=100)
+    single_task = dict(
+        train_loss_start=0.69,
+        train_loss_end=0.69 if right is None else 0.4,
+        majority_class=MAJORITY,
+        dev=other,
+        **split,
+        metrics=scored.metrics,
+        eval=scored,
+        ood={"imdb": other},
+    )
     by_kind = {
-        "single-task": dict(
-            train_loss_start=0.69,
-            train_loss_end=0.69 if right is None else 0.4,
-            majority_class=MAJORITY,
-            dev=other,
-            **split,
-            metrics=scored.metrics,
-            eval=scored,
-            ood={"imdb": other},
-        ),
+        "single-task": single_task,
+        "held-out-task": single_task | {"ood": {}, "variant": "multi-task without sst2"},
         "multitask": dict(
             tasks=["sst2", "mnli"],
             per_task={"sst2": scored.model_dump() | split, "mnli": other.model_dump() | split},
@@ -118,13 +120,21 @@ CLAIMS = {
     ),
     "sequential floor": lambda r: suite("test_sequential").test_every_stage_learns_its_task(r, HARNESS),
     "knowledge probes": lambda r: suite("test_knowledge").test_probes_read_knowledge_before_and_after(r, HARNESS),
+    "held-out-task floor": lambda r: suite("test_held_out_task").test_held_out_task_learned_from_each_start(
+        r, SimpleNamespace(profile=HARNESS.profile.model_copy(update={"learns": {"held-out-task/sst2": "all"}}))
+    ),
     "published-number gate": lambda r: suite("test_published").test_full_fine_tuning_reproduces_the_published_accuracy(
         GATE, SimpleNamespace(require=lambda job: r)
     ),
 }
 
 
-KIND_OF_CLAIM = {"multi-task floor": "multitask", "sequential floor": "sequential", "knowledge probes": "probe"}
+KIND_OF_CLAIM = {
+    "multi-task floor": "multitask",
+    "sequential floor": "sequential",
+    "knowledge probes": "probe",
+    "held-out-task floor": "held-out-task",
+}
 
 
 @pytest.mark.parametrize("claim", CLAIMS)

@@ -19,7 +19,7 @@ from harness.kinds import SuiteKind, at_suite_seeds, register
 from harness.report.marks import MarkedTable
 from harness.report.tables import BoardContext, grouped, learned, table
 from harness.results.record import record_type
-from harness.specs import NAME_PATTERN, ApproachSpec, Spec, TaskSpec, TrainingOverrides, check_known, load_spec
+from harness.specs import NAME_PATTERN, ApproachSpec, Spec, TaskSpec, check_known, load_spec
 
 record_type("learning-curve")(SingleTaskRecord)  # a point is a single-task run at a smaller size
 TARGET_FRACTION = 0.9  # the board's sample-efficiency question: examples to reach this share of full's top accuracy
@@ -74,13 +74,7 @@ def curve_jobs(suite: LearningCurveSuiteSpec, tasks, approaches, model, profile,
         for examples in suite.sizes:
             if pool is not None and examples > pool:
                 continue  # more than the profile ever draws for the task: not a point of this profile's curve
-            override = profile.task_overrides.get(name) or TrainingOverrides()
-            cut = profile.model_copy(
-                update={
-                    "task_overrides": profile.task_overrides
-                    | {name: override.model_copy(update={"train_examples": examples})}
-                }
-            )
+            cut = profile.with_train_examples(name, examples)
             jobs += [
                 CurvePointJob(
                     task=task,

@@ -21,7 +21,7 @@ from harness.errors import SpecError
 from harness.jobs import DerivedJob, Job, SingleTaskRecord, common_record, measured_training
 from harness.jobs import execute as fine_tune
 from harness.kinds import SuiteKind, register
-from harness.models import TINY_CONFIGS, ModelRef, load_tokenizer
+from harness.models import TINY_CONFIGS, ModelRef, load_tokenizer, save_encoder
 from harness.report.marks import Differences, in_domain
 from harness.report.tables import BoardContext, grouped, mean_std, table
 from harness.results.record import TrainingCost, record_type
@@ -172,22 +172,6 @@ def masked_positions_only(masked_lm):
     return MaskedPositionsOnly()
 
 
-def save_adapted_encoder(ref: ModelRef, masked_lm, directory: Path, seed: int) -> None:
-    """The MLM-trained encoder layers over the original encoder, so parts MLM models lack (BERT's
-    pooler, which the classifier reads) stay the pre-trained ones rather than new random ones."""
-    import torch
-    from transformers import AutoModel
-
-    torch.manual_seed(seed)
-    encoder = AutoModel.from_config(masked_lm.config) if ref.kind == "tiny" else AutoModel.from_pretrained(ref.location)
-    missing, unexpected = encoder.load_state_dict(masked_lm.base_model.state_dict(), strict=False)
-    if unexpected or any(not name.startswith("pooler.") for name in missing):
-        raise RuntimeError(
-            f"MLM encoder does not match the base encoder: missing {missing[:3]}, unexpected {unexpected[:3]}"
-        )
-    encoder.save_pretrained(directory)
-
-
 def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
     from transformers import DataCollatorForLanguageModeling
@@ -229,7 +213,7 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
         )
         model = training.restored()
     encoder_dir = run_dir / "adapted-encoder"
-    save_adapted_encoder(job.model, model, encoder_dir, job.seed)
+    save_encoder(job.model, model, encoder_dir, job.seed)
     tokenizer.save_pretrained(encoder_dir)
     del model
 

@@ -186,3 +186,20 @@ def with_head(model, ref: ModelRef):
     from harness.models.heads import attach_pooling
 
     return attach_pooling(model, architecture_of(model.config.model_type), ref.pooling)
+
+
+def save_encoder(ref: ModelRef, trained, directory: Path, seed: int) -> None:
+    """The encoder of a `trained` model (a masked LM, a fine-tuned classifier: its `base_model`) saved as a checkpoint
+    the harness loads like any local model, over the original encoder, so parts a trained model lacks (an MLM model
+    has no BERT pooler, which the classifier reads) stay the pre-trained ones rather than new random ones."""
+    import torch
+    from transformers import AutoModel
+
+    torch.manual_seed(seed)
+    encoder = AutoModel.from_config(trained.config) if ref.kind == "tiny" else AutoModel.from_pretrained(ref.location)
+    missing, unexpected = encoder.load_state_dict(trained.base_model.state_dict(), strict=False)
+    if unexpected or any(not name.startswith("pooler.") for name in missing):
+        raise RuntimeError(
+            f"the trained encoder does not match the base encoder: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+    encoder.save_pretrained(directory)

@@ -339,6 +339,12 @@ class ProfileSpec(Spec):
         overrides = self.task_overrides.get(task)
         return overrides.train_examples if overrides and overrides.train_examples else self.train_examples
 
+    def with_train_examples(self, task: str, examples: int) -> ProfileSpec:
+        """This profile with `task`'s training subset cut to `examples` (drawn with each seed from the same pool)."""
+        override = self.task_overrides.get(task) or TrainingOverrides()
+        changed = override.model_copy(update={"train_examples": examples})
+        return self.model_copy(update={"task_overrides": self.task_overrides | {task: changed}})
+
     def seeds_for(self, task: str) -> list[int]:
         overrides = self.task_overrides.get(task)
         return overrides.seeds if overrides and overrides.seeds else self.seeds
