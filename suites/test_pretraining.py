@@ -19,3 +19,12 @@ def test_masked_language_model_loss_fell(pretraining_run):
     assert mlm.train_loss_end < mlm.train_loss_start, (
         f"MLM loss went from {mlm.train_loss_start:.3f} to {mlm.train_loss_end:.3f}"
     )
+
+
+def test_held_out_masked_language_model_loss_fell(pretraining_run):
+    """Measured on corpus texts kept out of MLM training, with the same masks before and after: the stage adapted the
+    encoder to the domain, not only to its training texts."""
+    mlm = pretraining_run.record.mlm
+    before, after = mlm.held_out_loss[0], mlm.held_out_loss[-1]
+    assert mlm.held_out_examples > 0 and len(mlm.held_out_loss) >= 2 and mlm.stopped
+    assert after < before, f"held-out MLM loss went from {before:.3f} to {after:.3f} ({mlm.stopped})"

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import Field
 
 from harness.data import load_examples
-from harness.errors import SpecError
+from harness.errors import DataError, SpecError
 from harness.jobs import DerivedJob, Job, SingleTaskRecord, common_record, measured_training
 from harness.jobs import execute as fine_tune
 from harness.kinds import SuiteKind, register
@@ -44,11 +44,21 @@ class CorpusSpec(Spec):
 
 
 class MLMSpec(Spec):
-    epochs: int = Field(default=1, ge=1)
+    epochs: int = Field(default=1, ge=1, description="at most; the stop rule may end training sooner")
     batch_size: int = Field(default=32, ge=1)
     learning_rate: float = Field(default=5e-5, gt=0)
     mask_probability: float = Field(default=0.15, gt=0, lt=1)
     max_length: int = Field(default=128, ge=8)
+    held_out_examples: int = Field(
+        default=200, ge=8, description="corpus texts kept out of training, on which the MLM loss is measured"
+    )
+    min_improvement: float = Field(
+        default=0.01,
+        ge=0,
+        lt=1,
+        description="stop rule: training ends after the first epoch that lowers the held-out loss by less than this "
+        "share of its value before the epoch",
+    )
 
 
 class PretrainingSuiteSpec(Spec):
@@ -72,11 +82,15 @@ def load_pretraining_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -
 
 
 class MaskedLanguageModelling(TrainingCost):
-    """The continued pre-training stage: its corpus, its training cost and which weights started untrained."""
+    """The continued pre-training stage: its corpus, its training cost, which weights started untrained, and the MLM
+    loss on held-out corpus texts (the same masks each time) before training and after each epoch it ran."""
 
     examples: int
     corpus_split: str
     initialised_weights: list[str]
+    held_out_examples: int | None = None
+    held_out_loss: list[float] = []  # before, then after each epoch
+    stopped: str | None = None  # why training ended: the stop rule, or the epochs the suite allows
 
 
 @record_type("continued-pretraining")
@@ -172,6 +186,71 @@ def masked_positions_only(masked_lm):
     return MaskedPositionsOnly()
 
 
+def masked_batches(texts, tokenizer, collate, batch_size: int) -> list:
+    """`texts` masked once, with a fixed seed: the same masked positions at every measurement."""
+    import torch
+
+    from harness.training.loop import task_loader
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return list(task_loader(texts, tokenizer, batch_size, 0, collate))
+
+
+class HeldOutLoss:
+    """The mean MLM loss per masked token of `training` (masked_positions_only) on fixed masked batches, measured in
+    evaluation mode (no dropout) under the run's precision."""
+
+    def __init__(self, training, batches: list, accelerator):
+        self.training, self.batches, self.accelerator = training, batches, accelerator
+
+    def __call__(self) -> float:
+        import torch
+
+        was_training = self.training.training
+        self.training.eval()
+        total, tokens = 0.0, 0
+        with torch.no_grad(), self.accelerator.autocast():
+            for batch in self.batches:
+                batch = {name: value.to(self.accelerator.device) for name, value in batch.items()}
+                counted = int((batch["labels"] != -100).sum())
+                total += float(self.training(**batch).loss) * counted
+                tokens += counted
+        self.training.train(was_training)
+        return total / tokens
+
+
+class EpochsUntilStalled:
+    """Epochs of `batches` (TaskBatches) while each lowers the held-out loss by at least `min_improvement` of its
+    value before the epoch (the stop rule; the learning-rate schedule spans every epoch allowed). `losses`: before
+    training, then after each epoch run."""
+
+    def __init__(self, batches, held_out_loss: HeldOutLoss, min_improvement: float):
+        self.batches, self.held_out_loss, self.min_improvement = batches, held_out_loss, min_improvement
+        self.losses: list[float] = []
+        self.stopped: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        self.losses = [self.held_out_loss()]
+        for epoch in range(1, self.batches.epochs + 1):
+            yield from self.batches.loader
+            self.losses.append(self.held_out_loss())
+            before, after = self.losses[-2:]
+            if before - after < self.min_improvement * before:
+                self.stopped = (
+                    f"stop rule after epoch {epoch}: held-out loss {before:.3f} → {after:.3f}, less than "
+                    f"{self.min_improvement:.0%} lower"
+                )
+                return
+        self.stopped = f"the {self.batches.epochs} epochs allowed"
+
+    def observe(self, loss: float) -> None:
+        self.batches.observe(loss)
+
+
 def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
     from transformers import DataCollatorForLanguageModeling
@@ -184,13 +263,9 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     # The profile scales the corpus like the task data: its example cap (not a task's override) and length cap apply
     # here too.
     profile_cap = job.profile.train_examples
-    corpus = load_examples(
-        job.corpus_task,
-        job.source,
-        job.suite.corpus.split,
-        min(job.suite.corpus.examples, profile_cap or job.suite.corpus.examples),
-    )
     mlm = job.suite.mlm
+    examples = min(job.suite.corpus.examples, profile_cap or job.suite.corpus.examples)
+    corpus = load_examples(job.corpus_task, job.source, job.suite.corpus.split, examples + mlm.held_out_examples)
     max_length = min(mlm.max_length, job.profile.max_length or mlm.max_length)
 
     def encode(batch):
@@ -199,18 +274,24 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
         return encoded
 
     texts = corpus.map(encode, batched=True, remove_columns=corpus.column_names, desc="tokenizing corpus")
+    if len(texts) <= mlm.held_out_examples:
+        raise DataError(
+            f"suites: field 'mlm.held_out_examples': {mlm.held_out_examples} held-out texts leave none of the "
+            f"{len(texts)} in {job.corpus_task.name}'s '{job.suite.corpus.split}' to train on"
+        )
+    held_out = texts.select(range(len(texts) - mlm.held_out_examples, len(texts)))
+    texts = texts.select(range(len(texts) - mlm.held_out_examples))
     model, initialised = load_masked_lm(job.model, job.seed)
     settings = TrainingSettings(epochs=mlm.epochs, batch_size=mlm.batch_size, learning_rate=mlm.learning_rate)
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm.mask_probability)
+    accelerator = make_accelerator(settings)
     with measured_training() as measured:
-        training = masked_positions_only(model)
-        measured.stats = train(
-            training,
-            TaskBatches(texts, tokenizer, settings, job.seed, collate),
-            settings,
-            make_accelerator(settings),
-            desc=f"{job.name} MLM",
+        training = masked_positions_only(model).to(accelerator.device)
+        held_out_loss = HeldOutLoss(training, masked_batches(held_out, tokenizer, collate, mlm.batch_size), accelerator)
+        batches = EpochsUntilStalled(
+            TaskBatches(texts, tokenizer, settings, job.seed, collate), held_out_loss, mlm.min_improvement
         )
+        measured.stats = train(training, batches, settings, accelerator, desc=f"{job.name} MLM")
         model = training.restored()
     encoder_dir = run_dir / "adapted-encoder"
     save_encoder(job.model, model, encoder_dir, job.seed)
@@ -229,6 +310,9 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
             examples=len(texts),
             corpus_split=job.suite.corpus.split,
             initialised_weights=initialised,
+            held_out_examples=len(held_out),
+            held_out_loss=batches.losses,
+            stopped=batches.stopped,
             **(measured.fields() | {"hardware": None}),  # the record's own hardware field says it
         ),
     }
@@ -242,6 +326,15 @@ def pretraining_jobs(
         for job in single_task
         if job.task.name in suite.tasks and job.approach.name in suite.approaches
     ]
+
+
+def held_out_loss(runs) -> str:
+    measured = [r.mlm.held_out_loss for r in runs if r.mlm.held_out_loss]
+    if not measured:
+        return "not measured"
+    before, after = (statistics.fmean(losses[index] for losses in measured) for index in (0, -1))
+    epochs = sorted({len(losses) - 1 for losses in measured})
+    return f"{before:.2f} → {after:.2f} (epochs run: {'/'.join(map(str, epochs))})"
 
 
 def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]:
@@ -276,6 +369,7 @@ def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]
         rows.append(
             row
             + [
+                held_out_loss(runs),
                 f"{statistics.fmean(r.mlm.train_seconds for r in runs):.1f}",
                 ", ".join(runs[0].mlm.initialised_weights[:2]),
             ]
@@ -288,9 +382,23 @@ def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]
         "Accuracy (%) without → with masked-language-model pre-training on the unlabelled corpus before fine-tuning; "
         "same approach, profile and seed; Δ with minus without on the same seeds and examples, with its 95 % paired "
         "bootstrap interval (▲ ▼ where significant after Benjamini–Hochberg over the table, on at least 3 seeds). "
+        "Held-out MLM loss: per masked token on corpus texts kept out of MLM training (the same masks each time), "
+        "before → after, mean over seeds, with the epochs run (the stop rule ends training after the first epoch that "
+        "lowers it by less than the suite's `min_improvement`). MLM train s includes those measurements. "
         "Initialised: MLM-head weights the checkpoint lacked and that started random.",
         "",
-        table(rows, headers=["approach", "pipeline", "in-domain", "out-of-domain", "MLM train s", "initialised"]),
+        table(
+            rows,
+            headers=[
+                "approach",
+                "pipeline",
+                "in-domain",
+                "out-of-domain",
+                "held-out MLM loss",
+                "MLM train s",
+                "initialised",
+            ],
+        ),
         "",
     ]
 
