@@ -104,6 +104,21 @@ def test_write_is_atomic_counts_runs_and_embeds_the_plot(tmp_path):
     assert "](board-generalization.png)" in text and (tmp_path / "board-generalization.png").stat().st_size > 0
 
 
+def test_learning_curves_are_plotted_beside_their_table(tmp_path):
+    curve = [
+        record(kind="learning-curve", variant=f"{n} examples", train_examples=n, seed=seed, accuracy=a + 0.01 * seed)
+        for n, a in ((250, 0.6), (1000, 0.8))
+        for seed in (0, 1)
+    ]
+    path = tmp_path / "board.md"
+    board.write(path, [record(), *curve], SCOPE)
+    text = path.read_text()
+    assert "## Learning curves" in text and "](board-learning-curves.png)" in text
+    assert (tmp_path / "board-learning-curves.png").read_bytes().startswith(b"\x89PNG")
+    board.write(path, [record()], SCOPE)  # no curve runs any more: no plot, and no stale file
+    assert "learning-curves.png" not in path.read_text() and not (tmp_path / "board-learning-curves.png").exists()
+
+
 def test_runs_are_written_as_csv_beside_the_leaderboard(tmp_path):
     path = tmp_path / "board.md"
     kept = record(

@@ -104,7 +104,10 @@ class HeldOutTaskJob(DerivedJob):
 
     @property
     def name(self) -> str:
-        start = "pretrained" if self.start is None else self.start.name
+        if self.start is None:
+            start = "pretrained"
+        else:
+            start = "mixture" if isinstance(self.start, MultiTaskJob) else self.start.task.name
         return f"{self.suite.name}-{self.fine_tuning.task.name}-from-{start}-{self.approach.name}-seed{self.seed}"
 
     def dependencies(self) -> tuple:
@@ -166,8 +169,8 @@ def held_out_jobs(suite: HeldOutTaskSuiteSpec, tasks, approaches, model, profile
                     **common,
                 ),
                 Job(  # the single-task suite's own job (its out-of-domain tasks too), shared in the store
-                    task=(source := tasks[suite.transfer_from[name]]),
-                    ood_tasks=tuple(tasks[target] for target in source.ood_eval),
+                    task=(transfer := tasks[suite.transfer_from[name]]),
+                    ood_tasks=tuple(tasks[target] for target in transfer.ood_eval),
                     approach=approaches[START_APPROACH],
                     **common,
                 ),

@@ -22,6 +22,7 @@ from harness.results.record import record_type
 from harness.specs import NAME_PATTERN, ApproachSpec, Spec, TaskSpec, check_known, load_spec
 
 record_type("learning-curve")(SingleTaskRecord)  # a point is a single-task run at a smaller size
+PLOT_CAPTION = "Mean accuracy against training examples (log scale), the band from the lowest to the highest seed."
 TARGET_FRACTION = 0.9  # the board's sample-efficiency question: examples to reach this share of full's top accuracy
 
 
@@ -134,6 +135,11 @@ def leaderboard_section(curves: pd.DataFrame, board: BoardContext) -> list[str]:
         "",
         table(rows, headers=["task", "approach", *[f"{size} examples" for size in sizes]]),
         "",
+        *(
+            [f"![accuracy vs training examples]({board.plots['learning-curve']})", "", PLOT_CAPTION, ""]
+            if "learning-curve" in board.plots
+            else []
+        ),
         f"Examples each approach needs for its mean accuracy to reach {fraction:.0%} of full fine-tuning's top mean "
         "accuracy on the task (among the sizes run):",
         "",

@@ -16,7 +16,7 @@ from harness.report.drift import Declared, changed_runs, changed_table
 from harness.report.export import runs_csv
 from harness.report.frame import Scope, runs_frame, select, shown_source
 from harness.report.inference import INFERENCE_FILE, load_inference
-from harness.report.plots import plot_accuracy_vs_cost, plot_generalization
+from harness.report.plots import plot_accuracy_vs_cost, plot_generalization, plot_learning_curves
 from harness.report.tables import BoardContext, grouped, table
 from harness.results import StagedFiles
 from harness.results.record import Record
@@ -26,8 +26,7 @@ def render(
     records: list[dict[str, Any]],
     scope: Scope,
     now: dt.datetime | None = None,
-    plot: str | None = None,
-    generalization_plot: str | None = None,
+    plots: dict[str, str] | None = None,
     inference: dict[tuple[str, str, str], dict[str, Any]] | None = None,
     runs_file: str | None = None,
     declared: Declared | None = None,
@@ -46,7 +45,7 @@ def render(
         runs=ok,
         changed=frozenset(key[1:3] for key in changed if key[0] == "single-task"),
         inference=inference or {},
-        plots={name: file for name, file in (("plot", plot), ("generalization", generalization_plot)) if file},
+        plots=plots or {},  # plot name (board_files) -> its file, where drawn
     )
     lines = [
         "# Leaderboard",
@@ -121,6 +120,7 @@ def board_files(path: Path) -> dict[str, Path]:
         "runs": path.with_name(f"{path.stem}-runs.csv"),
         "plot": path.with_name(f"{path.stem}-accuracy-vs-cost.png"),
         "generalization": path.with_name(f"{path.stem}-generalization.png"),
+        "learning-curve": path.with_name(f"{path.stem}-learning-curves.png"),
     }
 
 
@@ -138,7 +138,8 @@ def write(
     files = board_files(path)
     selected = select(records, scope)
     frame = runs_frame(selected)
-    single = frame[(frame["status"] == "ok") & (frame["kind"] == "single-task")]
+    ok = frame[frame["status"] == "ok"]
+    single = ok[ok["kind"] == "single-task"]
     inference = load_inference(Path(store_root) / INFERENCE_FILE.format(profile=scope.profile)) if store_root else {}
     with StagedFiles() as staged:
         drawn = {
@@ -146,6 +147,7 @@ def write(
             for name, draw in (
                 ("plot", lambda target: plot_accuracy_vs_cost(single, target)),
                 ("generalization", lambda target: plot_generalization(grouped(single, ["task", "approach"]), target)),
+                ("learning-curve", lambda target: plot_learning_curves(ok[ok["kind"] == "learning-curve"], target)),
             )
         }
         for name, was_drawn in drawn.items():
@@ -157,8 +159,7 @@ def write(
             render(
                 selected,
                 scope,
-                plot=files["plot"].name if drawn["plot"] else None,
-                generalization_plot=files["generalization"].name if drawn["generalization"] else None,
+                plots={name: files[name].name for name, was_drawn in drawn.items() if was_drawn},
                 inference=inference,
                 runs_file=files["runs"].name,
                 declared=declared,

@@ -1,5 +1,5 @@
 """The board's plots (matplotlib): accuracy against cost (trainable parameters, training memory) with the Pareto
-front, and in-domain against out-of-domain accuracy."""
+front, in-domain against out-of-domain accuracy, and accuracy against training examples (learning curves)."""
 
 from __future__ import annotations
 
@@ -100,6 +100,40 @@ def plot_generalization(groups, path: Path) -> bool:
         axis.set_xlabel(f"in-domain accuracy on {task} (%)")
         axis.set_ylabel(f"out-of-domain accuracy on {target} (%)")
         axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def plot_learning_curves(curves: pd.DataFrame, path: Path) -> bool:
+    """One panel per task: mean accuracy against training examples (log scale) per approach, with a band of the
+    seeds' min to max, and the evaluation split's majority rate."""
+    if curves.empty:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = curves.assign(
+        examples=[r.train_examples for r in curves["record"]], accuracy=100 * curves["accuracy"]
+    ).groupby(["task", "approach", "examples"])["accuracy"]
+    summary = pd.DataFrame({"mean": points.mean(), "low": points.min(), "high": points.max()}).reset_index()
+    tasks = list(dict.fromkeys(summary["task"]))
+    figure, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.8), squeeze=False)
+    for axis, task in zip(axes[0], tasks):
+        for approach, line in summary[summary["task"] == task].groupby("approach"):
+            drawn = axis.plot(line["examples"], line["mean"], marker="o", label=approach)
+            axis.fill_between(line["examples"], line["low"], line["high"], color=drawn[0].get_color(), alpha=0.2)
+        majority = 100 * curves.loc[curves["task"] == task, "majority_rate"].mean()
+        axis.axhline(majority, color="grey", linestyle=":", linewidth=1, label="majority class")
+        axis.set_xscale("log")
+        axis.set_title(task)
+        axis.set_xlabel("training examples (log)")
+        axis.set_ylabel("accuracy (%)")
+        axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=7, loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
