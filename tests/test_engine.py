@@ -212,6 +212,19 @@ def test_a_worker_is_pinned_before_torch_starts(job, tmp_path):
     assert record.worker.cuda_visible_devices == "3" and record.worker.torch_threads == 1
 
 
+def test_a_worker_that_outgrew_its_memory_share_is_replaced_between_jobs(job, tmp_path, monkeypatch):
+    """A warm worker's memory grows job after job; past its share of the machine it is replaced, not reused."""
+    from harness.engine.executors import local
+
+    executor = LocalExecutor(layout([Device("cpu")], 1, cpu_count=1))
+    first, second = run([job, dataclasses.replace(job, seed=1)], ResultStore(tmp_path / "kept"), executor=executor)
+    assert first.worker.pid == second.worker.pid  # warm: one worker for both
+    monkeypatch.setattr(local, "RECYCLE_ABOVE_SHARE", 1e-6)  # every worker over its share after a job
+    executor = LocalExecutor(layout([Device("cpu")], 1, cpu_count=1))
+    first, second = run([job, dataclasses.replace(job, seed=1)], ResultStore(tmp_path / "fresh"), executor=executor)
+    assert first.status == second.status == "ok" and first.worker.pid != second.worker.pid
+
+
 @dataclasses.dataclass(frozen=True)
 class SelfKillingJob(jobs.Job):
     """Killed with SIGKILL mid-job (as by the OOM killer) on its first `kills` attempts."""

@@ -1,6 +1,8 @@
 """Warm local workers: one process per slot, each a single-worker `concurrent.futures.ProcessPoolExecutor` whose
 initializer pins it to its device and pays the imports once. One pool per slot means a crash breaks exactly that
-slot's job; the slot then gets a fresh worker."""
+slot's job; the slot then gets a fresh worker. So does a worker whose memory outgrew RECYCLE_ABOVE_SHARE after a job:
+a warm worker's idle memory grows job after job (the quick profile's 2026-12-03 run: 0.6 GiB after its first job,
+7.5 GiB after about 65, until the machine ran out), so it is replaced before it starves the next job."""
 
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ from harness.engine.executors import CRASH_REASON, register
 from harness.results import ResultStore
 
 TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
+# A worker holding more than this share of the machine's memory, per slot, between jobs is replaced: each slot keeps
+# the rest for its next job's peak (2-3.5 GiB above idle for a quick MiniLM job).
+RECYCLE_ABOVE_SHARE = 0.25
 
 
 class LocalExecutor:
@@ -63,13 +68,24 @@ class LocalExecutor:
         return future
 
     def release(self, future: Future) -> None:
-        """Frees the future's slot; a slot whose worker died gets a new worker on its next job."""
+        """Frees the future's slot; a slot whose worker died, or holds too much memory, gets a new worker on its next
+        job."""
         index = future.slot
         exc = future.exception() if not future.cancelled() else None
-        if isinstance(exc, BrokenProcessPool):
-            self.pools[index].shutdown(wait=True, cancel_futures=True)  # its process is gone: quick, and nothing leaks
+        if isinstance(exc, BrokenProcessPool) or self._outgrown(index):
+            self.pools[index].shutdown(wait=True, cancel_futures=True)  # idle or gone: quick, and nothing leaks
             self.pools[index] = None
         self.busy[index] = False
+
+    def _outgrown(self, index: int) -> bool:
+        import psutil
+
+        limit = RECYCLE_ABOVE_SHARE * psutil.virtual_memory().total / len(self.slots)
+        processes = (self.pools[index]._processes or {}).values() if self.pools[index] else ()
+        try:
+            return any(psutil.Process(process.pid).memory_info().rss > limit for process in processes)
+        except psutil.NoSuchProcess:
+            return False
 
     def crashed(self, exc: BaseException) -> str | None:
         return CRASH_REASON if isinstance(exc, BrokenProcessPool) else None
