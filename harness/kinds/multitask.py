@@ -380,7 +380,7 @@ def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str
     for (suite, sampler, approach), runs in by_mixture.items():
         tasks = runs[0].tasks
         total = sum(runs[0].sampled_batches.values())
-        cells = []
+        cells = {}
         for task in tasks:
             ours = [r.per_task[task].accuracy for r in runs]
             key = (suite, sampler, approach, task)
@@ -388,9 +388,9 @@ def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str
                 key, runs, lambda r, task=task: r.per_task[task], single.get((task, approach), []), in_domain
             )
             share = 100 * runs[0].sampled_batches[task] / total
-            cells.append((key, f"{mean_std(ours)} (Δ {{}}; {share:.0f}% of batches)"))
+            cells[task] = (key, f"{mean_std(ours)} (Δ {{}}; {share:.0f}% of batches)")
         ood = "; ".join(f"{name} {mean_std([r.ood[name].accuracy for r in runs])}" for name in sorted(runs[0].ood))
-        accuracy_rows.append([suite, sampler, approach, *cells, ood or "–"])
+        accuracy_rows.append([suite, sampler, approach, cells, ood or "–"])
         singles = [single.get((task, approach), []) for task in tasks]
         complete = all(singles)
         single_task_steps = sum(runs[0].single_task_steps.values())
@@ -409,10 +409,12 @@ def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str
             ]
         )
     deltas = differences.texts()
+    # a column per task of any mixture (the forgetting kind's pairs mix two tasks), "–" where a mixture lacks it
+    columns = list(dict.fromkeys(task for runs in by_mixture.values() for task in runs[0].tasks))
+    accuracy_rows = [[*row[:3], *(row[3].get(task, "–") for task in columns), row[4]] for row in accuracy_rows]
     accuracy_rows = [
         [cell[1].format(deltas[cell[0]]) if isinstance(cell, tuple) else cell for cell in row] for row in accuracy_rows
     ]
-    first_tasks = next(iter(by_mixture.values()))[0].tasks
     return [
         "## Multi-task vs single-task",
         "",
@@ -421,7 +423,7 @@ def leaderboard_section(mixtures: pd.DataFrame, board: BoardContext) -> list[str
         "(▲ ▼ where significant after Benjamini–Hochberg over the table's Δ, on at least 3 seeds; harness.report."
         "marks); then the share of training batches the sampler actually drew from the task.",
         "",
-        table(accuracy_rows, headers=["suite", "sampler", "approach", *first_tasks, "out-of-domain"]),
+        table(accuracy_rows, headers=["suite", "sampler", "approach", *columns, "out-of-domain"]),
         "",
         "Cost: what must be stored (trainable state) and train time, one multi-task model vs the single-task models "
         "it replaces.",
