@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from harness.errors import SpecError
 from harness.jobs import DerivedJob, Job, SingleTaskRecord, common_record
@@ -68,9 +68,14 @@ def load_held_out_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -> H
 @record_type("held-out-task")
 class HeldOutTaskRecord(SingleTaskRecord):
     """The held-out task fine-tuned from one start (a single-task record's fields); `variant` names the start:
-    `pre-trained`, `multi-task without <task>` or `<task> single-task`."""
+    `pre-trained`, `multi-task without <task>` or `<task> single-task`; its `config.start`, the config hash of the job
+    whose encoder it started from."""
 
-    start_config: str | None = None  # the config hash of the job whose encoder it started from
+    @model_validator(mode="before")
+    @classmethod
+    def _without_start_config(cls, raw: Any) -> Any:
+        """Records written before 2026-12-04 repeated `config.start` as `start_config`."""
+        return {k: v for k, v in raw.items() if k != "start_config"} if isinstance(raw, dict) else raw
 
 
 record_type("held-out-mixture")(MultiTaskRecord)  # a start: kept apart from the multi-task suite's table
@@ -128,7 +133,6 @@ class HeldOutTaskJob(DerivedJob):
             "kind": "held-out-task",
             "task": self.fine_tuning.task.name,
             "variant": self.start_label,
-            "start_config": self.start.config_hash if self.start else None,
         }
 
     def execute(self, run_dir: Path) -> dict[str, Any]:
