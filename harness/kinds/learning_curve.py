@@ -16,7 +16,7 @@ from pydantic import Field
 from harness.errors import SpecError
 from harness.jobs import Job, SingleTaskRecord
 from harness.kinds import SuiteKind, at_suite_seeds, register
-from harness.report.marks import MarkedTable
+from harness.report.marks import Differences, MarkedTable, in_domain
 from harness.report.tables import BoardContext, grouped, learned, table
 from harness.results.record import record_type
 from harness.specs import NAME_PATTERN, ApproachSpec, Spec, TaskSpec, check_known, load_spec
@@ -103,29 +103,107 @@ def examples_to_reach(points: dict[int, list], target: float) -> int | None:
     return None
 
 
+@dataclass
+class Curves:
+    """The points by (task, approach, examples), the sizes run, and per (task, approach) the examples it needs to
+    reach TARGET_FRACTION of full fine-tuning's top mean accuracy on the task."""
+
+    by_cell: dict[tuple, list]
+    sizes: list[int]
+    pairs: list[tuple[str, str]]
+
+    @classmethod
+    def of(cls, curves: pd.DataFrame) -> Curves:
+        curves = curves.assign(examples=[r.train_examples for r in curves["record"]])
+        return cls(
+            grouped(curves, ["task", "approach", "examples"]),
+            sorted(curves["examples"].unique()),
+            list(grouped(curves, ["task", "approach"])),
+        )
+
+    def points(self, task: str, approach: str) -> dict[int, list]:
+        return {
+            size: self.by_cell[(task, approach, size)] for size in self.sizes if (task, approach, size) in self.by_cell
+        }
+
+    def target(self, task: str) -> float | None:
+        """TARGET_FRACTION of full fine-tuning's top mean accuracy; None where full has no curve or did not learn."""
+        full = self.points(task, "full")
+        if not full:
+            return None
+        best = max(full, key=lambda size: mean_accuracy(full[size]))
+        if not all(learned(r.eval, r.majority_class) for r in full[best]):
+            return None
+        return TARGET_FRACTION * mean_accuracy(full[best])
+
+    def needed(self, task: str, approach: str) -> str:
+        target, points = self.target(task), self.points(task, approach)
+        if target is None:
+            return "n/a"
+        return str(examples_to_reach(points, target) or f"> {max(points)}")
+
+
+def mean_accuracy(runs) -> float:
+    return sum(r.eval.accuracy for r in runs) / len(runs)
+
+
+def sample_efficiency_answers(curves: pd.DataFrame, board: BoardContext) -> list[str]:
+    """Per task with a full fine-tuning curve: the examples each approach needs to reach the target, and each
+    approach's difference from full fine-tuning at the smallest size both ran."""
+    points, lines = Curves.of(curves), []
+    for task in sorted({task for task, _ in points.pairs}):
+        approaches = sorted(approach for t, approach in points.pairs if t == task)
+        target = points.target(task)
+        if target is None:
+            lines.append(f"- **sample efficiency** ({task}): no answer: full fine-tuning has no curve that learned.")
+            continue
+        needs = ", ".join(f"{approach} {points.needed(task, approach)}" for approach in approaches)
+        differences, compared = Differences(), []
+        for approach in approaches:
+            shared = sorted(set(points.points(task, approach)) & set(points.points(task, "full")))
+            if approach != "full" and shared:
+                key = (approach, shared[0])
+                differences.add(
+                    key,
+                    points.by_cell[(task, approach, shared[0])],
+                    in_domain,
+                    points.by_cell[(task, "full", shared[0])],
+                    in_domain,
+                )
+                compared.append(key)
+        texts = differences.texts()
+        smallest = "; ".join(
+            f"at {size} examples {approach} minus full {texts[key]} "
+            f"({differences.verdict(key, 'significantly more sample-efficient', 'significantly less')})"
+            for key in compared
+            for approach, size in [key]
+        )
+        lines.append(
+            f"- **sample efficiency** ({task}): examples to reach {100 * target:.1f} % ({TARGET_FRACTION:.0%} of full "
+            f"fine-tuning's top mean accuracy; sizes run {', '.join(map(str, points.sizes))}): {needs}"
+            + (f"; {smallest}" if smallest else "")
+            + "."
+        )
+    return lines
+
+
 def leaderboard_section(curves: pd.DataFrame, board: BoardContext) -> list[str]:
-    curves = curves.assign(examples=[r.train_examples for r in curves["record"]])
+    points = Curves.of(curves)
     marked, rows, needs = MarkedTable(), [], []
-    sizes = sorted(curves["examples"].unique())
-    by_cell = grouped(curves, ["task", "approach", "examples"])
-    pairs = list(grouped(curves, ["task", "approach"]))
-    for task, approach in pairs:
+    sizes = points.sizes
+    for task, approach in points.pairs:
         for size in sizes:
-            marked.add((task, approach, size), by_cell.get((task, approach, size), []))
+            marked.add((task, approach, size), points.by_cell.get((task, approach, size), []))
     cells = marked.cells_text()
     fraction = TARGET_FRACTION
-    for task, approach in pairs:
+    for task, approach in points.pairs:
         rows.append([task, approach, *[cells[(task, approach, size)] for size in sizes]])
-        points = {size: by_cell[(task, approach, size)] for size in sizes if (task, approach, size) in by_cell}
-        full = {size: by_cell[(task, "full", size)] for size in sizes if (task, "full", size) in by_cell}
-        if full:
-            best = max(full, key=lambda size: sum(r.eval.accuracy for r in full[size]) / len(full[size]))
-            top = sum(r.eval.accuracy for r in full[best]) / len(full[best])
-            if not all(learned(r.eval, r.majority_class) for r in full[best]):
+        if points.points(task, "full"):
+            target = points.target(task)
+            if target is None:
                 needs.append([task, approach, "–", "n/a: full fine-tuning did not learn the task at any size run"])
                 continue
-            needed = examples_to_reach(points, fraction * top)
-            needs.append([task, approach, f"{100 * fraction * top:.1f}", needed or f"> {max(points)}"])
+            needs.append([task, approach, f"{100 * target:.1f}", points.needed(task, approach)])
     return [
         "## Learning curves",
         "",
@@ -155,6 +233,7 @@ register(
         load=load_learning_curve_suite,
         jobs=at_suite_seeds(curve_jobs),
         leaderboard=leaderboard_section,
+        answers=sample_efficiency_answers,
         order=2,
     )
 )
