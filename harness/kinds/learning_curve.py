@@ -2,6 +2,9 @@
 the same dev slice and evaluation examples as the single-task jobs. Each point is a single-task job whose training
 subset is cut to the size (drawn with its seed from the same pool); the board gives accuracy against examples with
 intervals and, per approach, the examples it needs to reach a stated fraction of full fine-tuning's top accuracy.
+With a `mixture`, a multi-task model of those tasks (full fine-tuning, proportional sampling, the single-task steps
+added up) is trained at each size too, every task of it cut to that size: its accuracy on each curve task is that
+task's multi-task point.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from pydantic import Field
 from harness.errors import SpecError
 from harness.jobs import Job, SingleTaskRecord
 from harness.kinds import SuiteKind, at_suite_seeds, register
+from harness.kinds.multitask import MultiTaskJob, MultiTaskRecord, MultitaskSuiteSpec
 from harness.report.marks import Differences, MarkedTable, in_domain
 from harness.report.tables import BoardContext, grouped, learned, table
-from harness.results.record import record_type
+from harness.results.record import EvaluationRecord, record_type
 from harness.specs import NAME_PATTERN, ApproachSpec, Spec, TaskSpec, check_known, load_spec
+from harness.training.samplers import ProportionalSpec
 
 record_type("learning-curve")(SingleTaskRecord)  # a point is a single-task run at a smaller size
+record_type("learning-curve-mixture")(MultiTaskRecord)  # the multi-task points: kept apart from the multi-task table
+MIXTURE_APPROACH = "full"
 PLOT_CAPTION = "Mean accuracy against training examples (log scale), the band from the lowest to the highest seed."
 TARGET_FRACTION = 0.9  # the board's sample-efficiency question: examples to reach this share of full's top accuracy
 
@@ -33,6 +40,10 @@ class LearningCurveSuiteSpec(Spec):
     tasks: list[str] = Field(min_length=1)
     approaches: list[str] = Field(min_length=1, description="full fine-tuning among them gives the target")
     sizes: list[int] = Field(min_length=1, description="training examples per point, increasing")
+    mixture: list[str] = Field(
+        default_factory=list,
+        description="tasks of a multi-task model trained at each size (each cut to it); none: no multi-task points",
+    )
 
 
 def load_learning_curve_suite(
@@ -46,6 +57,13 @@ def load_learning_curve_suite(
         raise SpecError(f"{where}: field 'tasks': unknown or untrainable task {', '.join(unknown)}")
     if sorted(set(suite.sizes)) != suite.sizes or suite.sizes[0] < 8:
         raise SpecError(f"{where}: field 'sizes': increasing, distinct sizes of at least 8 examples, got {suite.sizes}")
+    if suite.mixture:
+        check_known(where, "mixture", suite.mixture, {n: t for n, t in tasks.items() if t.trainable})
+        if len(set(suite.mixture)) < 2 or not set(suite.mixture) & set(suite.tasks):
+            raise SpecError(
+                f"{where}: field 'mixture': two or more different tasks, at least one of them in 'tasks', got "
+                f"{suite.mixture}"
+            )
     return suite
 
 
@@ -67,8 +85,53 @@ class CurvePointJob(Job):
         return super().base_record() | {"kind": "learning-curve", "variant": f"{self.examples} examples"}
 
 
-def curve_jobs(suite: LearningCurveSuiteSpec, tasks, approaches, model, profile, seeds, source) -> list[CurvePointJob]:
+@dataclass(frozen=True)
+class CurveMixtureJob(MultiTaskJob):
+    """The multi-task model of the suite's `mixture` with every task's training subset cut to `examples`."""
+
+    examples: int = 0
+
+    def base_record(self) -> dict[str, Any]:
+        return super().base_record() | {"kind": "learning-curve-mixture"}
+
+
+def mixture_jobs(suite: LearningCurveSuiteSpec, tasks, approaches, model, profile, seeds, source) -> list:
+    pools = [profile.train_examples_for(name) for name in suite.mixture]
     jobs = []
+    for examples in suite.sizes:
+        if any(pool is not None and examples > pool for pool in pools):
+            continue  # as for single-task points: never more than the profile draws
+        cut = profile
+        for name in suite.mixture:
+            cut = cut.with_train_examples(name, examples)
+        mixture = MultitaskSuiteSpec(
+            kind="multitask",
+            name=f"{suite.name}-mixture-{examples}ex",
+            tasks=suite.mixture,
+            samplers=[ProportionalSpec(name="proportional")],
+            approaches=[MIXTURE_APPROACH],
+        )
+        jobs += [
+            CurveMixtureJob(
+                suite=mixture,
+                tasks=tuple(tasks[name] for name in suite.mixture),
+                ood_tasks=(),
+                sampler=mixture.samplers[0],
+                equal_budget=True,
+                approach=approaches[MIXTURE_APPROACH],
+                model=model,
+                profile=cut,
+                seed=seed,
+                source=source,
+                examples=examples,
+            )
+            for seed in seeds
+        ]
+    return jobs
+
+
+def curve_jobs(suite: LearningCurveSuiteSpec, tasks, approaches, model, profile, seeds, source) -> list:
+    jobs = mixture_jobs(suite, tasks, approaches, model, profile, seeds, source) if suite.mixture else []
     for name in suite.tasks:
         task = tasks[name]
         pool = profile.train_examples_for(name)
@@ -92,6 +155,47 @@ def curve_jobs(suite: LearningCurveSuiteSpec, tasks, approaches, model, profile,
                 for seed in seeds
             ]
     return jobs
+
+
+def select_points(jobs: list, session, mixtures: bool = False) -> list:
+    """`@pytest.mark.harness_jobs(mixtures=True)`: the multi-task points; else the single-task ones."""
+    return [job for job in jobs if isinstance(job, CurveMixtureJob) == mixtures]
+
+
+@dataclass(frozen=True)
+class MixturePoint:
+    """One task of a curve mixture's record, read as a curve point (what the tables and the plot read of one)."""
+
+    seed: int
+    eval: EvaluationRecord
+    majority_class: int | None
+    train_examples: int
+
+
+def mixture_label(tasks: list[str]) -> str:
+    return f"multi-task ({'+'.join(tasks)})"
+
+
+def curve_points(curves: pd.DataFrame, runs: pd.DataFrame | None) -> pd.DataFrame:
+    """The single-task points (`curves`), and each curve mixture among `runs` as a point of every curve task it
+    trained on (the tasks the single-task points have)."""
+    if runs is None or runs.empty:
+        return curves
+    mixtures, rows = runs[runs["kind"] == "learning-curve-mixture"]["record"], []
+    for record in mixtures:
+        for task in sorted(set(record.per_task) & set(curves["task"])):
+            scored = record.per_task[task]
+            point = MixturePoint(record.seed, scored, scored.majority_class, scored.train_examples)
+            rows.append(
+                {
+                    "task": task,
+                    "approach": mixture_label(record.tasks),
+                    "record": point,
+                    "accuracy": scored.accuracy,
+                    "majority_rate": scored.majority_rate,
+                }
+            )
+    return pd.concat([curves, pd.DataFrame(rows)], ignore_index=True) if rows else curves
 
 
 def examples_to_reach(points: dict[int, list], target: float) -> int | None:
@@ -150,7 +254,7 @@ def mean_accuracy(runs) -> float:
 def sample_efficiency_answers(curves: pd.DataFrame, board: BoardContext) -> list[str]:
     """Per task with a full fine-tuning curve: the examples each approach needs to reach the target, and each
     approach's difference from full fine-tuning at the smallest size both ran."""
-    points, lines = Curves.of(curves), []
+    points, lines = Curves.of(curve_points(curves, board.runs)), []
     for task in sorted({task for task, _ in points.pairs}):
         approaches = sorted(approach for t, approach in points.pairs if t == task)
         target = points.target(task)
@@ -188,7 +292,7 @@ def sample_efficiency_answers(curves: pd.DataFrame, board: BoardContext) -> list
 
 
 def leaderboard_section(curves: pd.DataFrame, board: BoardContext) -> list[str]:
-    points = Curves.of(curves)
+    points = Curves.of(curve_points(curves, board.runs))
     marked, rows, needs = MarkedTable(), [], []
     sizes = points.sizes
     for task, approach in points.pairs:
@@ -209,7 +313,9 @@ def leaderboard_section(curves: pd.DataFrame, board: BoardContext) -> list[str]:
         "",
         "Single-task accuracy (%) by training examples (columns), each point on the seeds of the suites, the same dev "
         "slice and evaluation examples as the single-task table; cells as there (mean ± std, 95 % interval, ○ not "
-        "distinguishable from the majority class).",
+        "distinguishable from the majority class). A multi-task row: one model of the tasks it names (full "
+        "fine-tuning, proportional sampling, the single-task steps added up), trained on that many examples of each "
+        "of them, scored on this task.",
         "",
         table(rows, headers=["task", "approach", *[f"{size} examples" for size in sizes]]),
         "",
@@ -232,6 +338,7 @@ register(
         fixture="learning_curve",
         load=load_learning_curve_suite,
         jobs=at_suite_seeds(curve_jobs),
+        select=select_points,
         leaderboard=leaderboard_section,
         answers=sample_efficiency_answers,
         order=2,

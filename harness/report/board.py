@@ -12,6 +12,7 @@ import pandas as pd
 
 import harness
 from harness.kinds import kinds
+from harness.kinds.learning_curve import curve_points
 from harness.report.answers import answers_section
 from harness.report.drift import Declared, changed_runs, changed_table
 from harness.report.export import runs_csv
@@ -152,7 +153,10 @@ def write(
             for name, draw in (
                 ("plot", lambda target: plot_accuracy_vs_cost(single, target)),
                 ("generalization", lambda target: plot_generalization(grouped(single, ["task", "approach"]), target)),
-                ("learning-curve", lambda target: plot_learning_curves(ok[ok["kind"] == "learning-curve"], target)),
+                (
+                    "learning-curve",
+                    lambda target: plot_learning_curves(curve_points(ok[ok["kind"] == "learning-curve"], ok), target),
+                ),
             )
         }
         for name, was_drawn in drawn.items():
