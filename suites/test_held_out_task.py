@@ -18,6 +18,6 @@ def test_start_trained_without_the_held_out_task(held_out_run, harness):
     if job.start is None:
         return
     start = harness.require(job.start).record
-    assert start.ok and record.start_config == start.config_hash
+    assert start.ok and record.config["start"] == start.config_hash
     trained_on = start.tasks if start.kind == "held-out-mixture" else [start.task]
     assert record.task not in trained_on, f"{job.name}: its start trained on {trained_on}"

@@ -411,6 +411,9 @@ def test_learning_curves_give_the_examples_each_approach_needs():
     assert "| sst2   | full       | 75.0 [" in section and "| 250 examples" in section
     assert re.search(r"\| sst2 +\| full +\| 81\.0 +\| 1000 ", section)  # 90 % of full's 90.0: full needs 1,000
     assert re.search(r"\| sst2 +\| lora +\| 81\.0 +\| 1000 ", section)  # lora: 85.0 at 1,000
+    said = text[text.index("## What the numbers say") : text.index("## Learning curves")]
+    assert "**sample efficiency** (sst2): examples to reach 81.0 %" in said and "full 1000, lora 1000" in said
+    assert "at 250 examples lora minus full -5.0 [" in said and "not distinguishable on 1 seed" in said
 
 
 def test_forgetting_side_by_side_pairs_a_chain_with_its_equal_step_mixture():
@@ -442,3 +445,35 @@ def test_forgetting_side_by_side_pairs_a_chain_with_its_equal_step_mixture():
         r"\| sst2 → mnli +\| full +\| 0 +\| 70\.0 +\| 78\.0 +\| \+8\.0 +\| 60\.0 +\| 55\.0 +\| -5\.0", section
     )
     assert section.count("sst2 → mnli") == 1  # the mixture of other steps is no match
+    said = text[text.index("## What the numbers say") : text.index("## In-domain")]
+    assert (
+        "**forgetting** (sst2 then mnli, full, equal steps): sst2 after the chain 70.0 %, in the mixture 78.0 %: "
+        in said
+    )
+    assert "mixture minus chain +8.0" in said
+
+
+def test_held_out_task_answer_gives_each_starts_gain_over_the_pre_trained_encoder():
+    import numpy as np
+    from record_factory import make_evaluation
+
+    labels = np.arange(400) % 2
+
+    def held_out(start, wrong, seed):
+        predictions = labels.copy()
+        predictions[seed : seed + wrong] ^= 1
+        return record(kind="held-out-task", variant=start, seed=seed, train_examples=250, ood={}).updated(
+            eval=make_evaluation(predictions, labels), majority_class=0, config_hash=f"{start}{seed}"
+        )
+
+    runs = [
+        held_out(start, wrong, seed)
+        for start, wrong in [("pre-trained", 100), ("mnli single-task", 140)]
+        for seed in range(3)
+    ]
+    text = board.render(frame.select(runs, SCOPE), SCOPE)
+    said = text[text.index("## What the numbers say") : text.index("## Generalization to a held-out task")]
+    assert "**transfer to a held-out task** (sst2, full on 250 examples): 75.0 % from the pre-trained encoder" in said
+    assert "mnli single-task: -10.0 [" in said and "(a worse start)" in said
+    one_seed = board.render(frame.select(runs[::3], SCOPE), SCOPE)
+    assert "not distinguishable on 1 seed: significance needs 3" in one_seed

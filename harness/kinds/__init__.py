@@ -38,6 +38,9 @@ class SuiteKind:
     # a kind with no job of its own; harness.report.tables.BoardContext) -> markdown lines; None for kinds whose
     # results show in other tables. Sections follow `order`, then the name.
     leaderboard: Callable[[Any, Any], list[str]] | None = None
+    # Its lines of the board's opening "What the numbers say" (harness.report.answers), from the same runs and context:
+    # markdown list items, each answer with its number and interval, or saying why there is none; None for no lines.
+    answers: Callable[[Any, Any], list[str]] | None = None
     order: int = 50
 
 

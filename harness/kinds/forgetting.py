@@ -6,6 +6,7 @@ the two jobs (harness.kinds.sequential, harness.kinds.multitask), with no job of
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -90,10 +91,21 @@ def side_by_side(suite: ForgettingSuiteSpec, session) -> list[SideBySide]:
     return checks
 
 
-def leaderboard_section(_single: pd.DataFrame, board: BoardContext) -> list[str]:
+def after_chain(task: str):
+    """A chain record's evaluation on `task` after its last stage."""
+    return lambda record: record.stages[-1].evaluations[task]
+
+
+def in_mixture(task: str):
+    return lambda record: record.per_task[task]
+
+
+def side_by_side_differences(board: BoardContext) -> tuple[dict[tuple, list], Differences]:
+    """The stored chains and mixtures that match (same pair, approach and seed; the mixture proportional at the
+    chain's total steps), by (A, B, approach); and mixture minus chain on each task, keyed (A, B, approach, task)."""
     runs = board.runs
     if runs is None or runs.empty:
-        return []
+        return {}, Differences()
     chains = [r for r in runs[runs["kind"] == "sequential"]["record"] if len(r.chain) == 2 and r.stages]
     mixtures = [r for r in runs[runs["kind"] == "multitask"]["record"] if len(r.tasks) == 2]
     matched: dict[tuple, list] = {}
@@ -106,30 +118,45 @@ def leaderboard_section(_single: pd.DataFrame, board: BoardContext) -> list[str]
                 and mixture.train_steps == sum(stage.train_steps for stage in chain.stages)
             ):
                 matched.setdefault((*chain.chain, chain.approach), []).append((chain, mixture))
-    if not matched:
-        return []
-    differences, rows = Differences(), []
+    differences = Differences()
     for (first, second, approach), pairs in sorted(matched.items()):
         chain_runs, mixture_runs = [c for c, _ in pairs], [m for _, m in pairs]
-        row = [f"{first} → {second}", approach, ",".join(str(c.seed) for c in chain_runs)]
         for task in (first, second):
-
-            def after_chain(record, task=task):
-                return record.stages[-1].evaluations[task]
-
-            def in_mixture(record, task=task):
-                return record.per_task[task]
-
             key = (first, second, approach, task)
-            differences.add(key, mixture_runs, in_mixture, chain_runs, after_chain)
+            differences.add(key, mixture_runs, in_mixture(task), chain_runs, after_chain(task))
+    return matched, differences
+
+
+def forgetting_answers(_single: pd.DataFrame, board: BoardContext) -> list[str]:
+    """Per pair and approach: the first task's accuracy after the chain and in the mixture, and their difference."""
+    matched, differences = side_by_side_differences(board)
+    texts, lines = differences.texts(), []
+    for (first, second, approach), pairs in sorted(matched.items()):
+        key = (first, second, approach, first)
+        chained = statistics.fmean(after_chain(first)(chain).accuracy for chain, _ in pairs)
+        mixed = statistics.fmean(in_mixture(first)(mixture).accuracy for _, mixture in pairs)
+        verdict = differences.verdict(key, "the mixture forgets significantly less", "the chain keeps more")
+        lines.append(
+            f"- **forgetting** ({first} then {second}, {approach}, equal steps): {first} after the chain "
+            f"{100 * chained:.1f} %, in the mixture {100 * mixed:.1f} %: mixture minus chain {texts[key]} ({verdict})."
+        )
+    return lines
+
+
+def leaderboard_section(_single: pd.DataFrame, board: BoardContext) -> list[str]:
+    matched, differences = side_by_side_differences(board)
+    if not matched:
+        return []
+    texts, rows = differences.texts(), []
+    for (first, second, approach), pairs in sorted(matched.items()):
+        row = [f"{first} → {second}", approach, ",".join(str(chain.seed) for chain, _ in pairs)]
+        for task in (first, second):
             row += [
-                mean_std([after_chain(r).accuracy for r in chain_runs]),
-                mean_std([in_mixture(r).accuracy for r in mixture_runs]),
-                key,
+                mean_std([after_chain(task)(chain).accuracy for chain, _ in pairs]),
+                mean_std([in_mixture(task)(mixture).accuracy for _, mixture in pairs]),
+                texts[(first, second, approach, task)],
             ]
         rows.append(row)
-    texts = differences.texts()
-    rows = [[texts[cell] if isinstance(cell, tuple) else cell for cell in row] for row in rows]
     return [
         "## Forgetting: sequential against multi-task",
         "",
@@ -166,6 +193,7 @@ register(
         needs=lambda check: (check.chain, check.mixture),
         runs_own_job=False,
         leaderboard=leaderboard_section,
+        answers=forgetting_answers,
         order=5,
     )
 )

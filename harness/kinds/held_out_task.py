@@ -9,12 +9,13 @@ first have to be merged): the single-task start is the single-task suite's own f
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from harness.errors import SpecError
 from harness.jobs import DerivedJob, Job, SingleTaskRecord, common_record
@@ -68,9 +69,14 @@ def load_held_out_suite(path: Path, tasks: dict[str, TaskSpec], approaches) -> H
 @record_type("held-out-task")
 class HeldOutTaskRecord(SingleTaskRecord):
     """The held-out task fine-tuned from one start (a single-task record's fields); `variant` names the start:
-    `pre-trained`, `multi-task without <task>` or `<task> single-task`."""
+    `pre-trained`, `multi-task without <task>` or `<task> single-task`; its `config.start`, the config hash of the job
+    whose encoder it started from."""
 
-    start_config: str | None = None  # the config hash of the job whose encoder it started from
+    @model_validator(mode="before")
+    @classmethod
+    def _without_start_config(cls, raw: Any) -> Any:
+        """Records written before 2026-12-04 repeated `config.start` as `start_config`."""
+        return {k: v for k, v in raw.items() if k != "start_config"} if isinstance(raw, dict) else raw
 
 
 record_type("held-out-mixture")(MultiTaskRecord)  # a start: kept apart from the multi-task suite's table
@@ -128,7 +134,6 @@ class HeldOutTaskJob(DerivedJob):
             "kind": "held-out-task",
             "task": self.fine_tuning.task.name,
             "variant": self.start_label,
-            "start_config": self.start.config_hash if self.start else None,
         }
 
     def execute(self, run_dir: Path) -> dict[str, Any]:
@@ -183,7 +188,9 @@ def held_out_jobs(suite: HeldOutTaskSuiteSpec, tasks, approaches, model, profile
     return jobs
 
 
-def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
+def start_comparisons(runs: pd.DataFrame) -> tuple[dict, MarkedTable, Differences]:
+    """The runs by (task, approach, start); each start's accuracy marked against the majority class; each start's
+    gain over the pre-trained start on the same seeds and examples."""
     marked, gains = MarkedTable(), Differences()
     by_start = grouped(runs, ["task", "approach", "variant"])
     for (task, approach, start), started in by_start.items():
@@ -191,6 +198,33 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
         pretrained = by_start.get((task, approach, PRETRAINED), [])
         if start != PRETRAINED:
             gains.add((task, approach, start), started, in_domain, pretrained, in_domain)
+    return by_start, marked, gains
+
+
+def transfer_answers(runs: pd.DataFrame, board: BoardContext) -> list[str]:
+    """Per held-out task and approach: the pre-trained start's accuracy, and each other start's gain over it."""
+    by_start, _, gains = start_comparisons(runs)
+    texts, lines = gains.texts(), []
+    for task, approach in sorted({(task, approach) for task, approach, _ in by_start}):
+        pretrained = by_start.get((task, approach, PRETRAINED))
+        if not pretrained:
+            continue
+        accuracy = statistics.fmean(r.eval.accuracy for r in pretrained)
+        starts = sorted(start for t, a, start in by_start if (t, a) == (task, approach) and start != PRETRAINED)
+        gained = [
+            f"{start}: {texts[key]} ({gains.verdict(key, 'a better start', 'a worse start')})"
+            for start in starts
+            for key in [(task, approach, start)]
+        ]
+        lines.append(
+            f"- **transfer to a held-out task** ({task}, {approach} on {pretrained[0].train_examples} examples): "
+            f"{100 * accuracy:.1f} % from the pre-trained encoder; gain from another start: " + "; ".join(gained) + "."
+        )
+    return lines
+
+
+def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
+    by_start, marked, gains = start_comparisons(runs)
     cells, deltas = marked.cells_text(), gains.texts()
 
     def pretrained_first(key):
@@ -224,6 +258,7 @@ register(
         jobs=at_suite_seeds(held_out_jobs),
         needs=lambda job: (job, *job.dependencies()),
         leaderboard=leaderboard_section,
+        answers=transfer_answers,
         order=3,
     )
 )

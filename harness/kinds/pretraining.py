@@ -1,9 +1,11 @@
 """Continued pre-training: masked-language-model training on unlabelled in-domain text (IMDB
 reviews, labels dropped) before task fine-tuning, against the same fine-tuning without it.
 
-The embedded MiniLM checkpoint has no MLM head (sentence-transformers dropped it): a fresh one is
-initialised and trained along, and the record says so. The adapted encoder is saved in the run's
-directory and fine-tuned by the ordinary single-task job.
+The MLM stage is a job of its own (`MLMStageJob`, kind `mlm-stage`): one per model, profile and seed, shared by every
+approach fine-tuned after it (the engine runs it once, first). The embedded MiniLM checkpoint has no MLM head
+(sentence-transformers dropped it): a fresh one is initialised and trained along, and the record says so. The adapted
+encoder is saved in the stage's run directory; each approach's job fine-tunes it as the ordinary single-task job would
+the plain encoder, and quotes the stage's record.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field
 
-from harness.data import load_examples
-from harness.errors import DataError, SpecError
-from harness.jobs import DerivedJob, Job, SingleTaskRecord, common_record, measured_training
+from harness.data import DataSource, load_examples
+from harness.errors import DataError, HarnessError, SpecError
+from harness.jobs import DerivedJob, Job, JobBase, SingleTaskRecord, common_record, measured_training
 from harness.jobs import execute as fine_tune
 from harness.kinds import SuiteKind, register
 from harness.models import TINY_CONFIGS, ModelRef, load_tokenizer, save_encoder
 from harness.report.marks import Differences, in_domain
 from harness.report.tables import BoardContext, grouped, mean_std, table
-from harness.results.record import TrainingCost, record_type
+from harness.results import ResultStore, store_root_of
+from harness.results.record import Record, TrainingCost, record_type
 from harness.specs import (
     NAME_PATTERN,
+    ApproachSpec,
+    ProfileSpec,
     Spec,
     TaskSpec,
     TrainingSettings,
@@ -34,7 +39,11 @@ from harness.specs import (
     load_spec,
 )
 
-CPT_FORMAT = 3
+CPT_FORMAT = 4  # 4: the MLM stage a job of its own, at the run's precision
+ADAPTED_ENCODER = "adapted-encoder"  # in the stage's run directory
+# What the stage trains (the whole encoder and the MLM head): an approach of its own on the board's runs, checked like
+# full fine-tuning before it runs (harness.jobs.JobBase.preflight).
+MLM_TRAINING = ApproachSpec(name="masked-lm", method="full", description="masked-language-model training")
 
 
 class CorpusSpec(Spec):
@@ -93,19 +102,80 @@ class MaskedLanguageModelling(TrainingCost):
     stopped: str | None = None  # why training ended: the stop rule, or the epochs the suite allows
 
 
+@record_type("mlm-stage")
+class MLMStageRecord(Record):
+    mlm: MaskedLanguageModelling | None = None
+
+
 @record_type("continued-pretraining")
 class ContinuedPretrainingRecord(SingleTaskRecord):
-    """The fine-tuning of the adapted encoder (a single-task record's fields), after its MLM stage."""
+    """The fine-tuning of the adapted encoder (a single-task record's fields), with its MLM stage's record quoted."""
 
     baseline: str | None = None  # the config hash of the same fine-tuning from the plain encoder
     mlm: MaskedLanguageModelling | None = None
 
 
 @dataclass(frozen=True)
-class PretrainingJob(DerivedJob):
+class MLMStageJob(JobBase):
+    """Masked-language-model training of the encoder on the suite's corpus, at the run's precision. Nothing of an
+    approach shapes it: one stage per model, profile and seed serves every approach fine-tuned after it."""
+
     suite: PretrainingSuiteSpec
     corpus_task: TaskSpec
+    model: ModelRef
+    profile: ProfileSpec
+    seed: int
+    source: DataSource
+    approach: ApproachSpec = MLM_TRAINING
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite.name}-mlm-{self.corpus_task.name}-seed{self.seed}"
+
+    @property
+    def settings(self) -> TrainingSettings:
+        mlm = self.suite.mlm
+        return TrainingSettings(
+            epochs=mlm.epochs,
+            batch_size=mlm.batch_size,
+            learning_rate=mlm.learning_rate,
+            precision=self.profile.training.precision,
+        )
+
+    @property
+    def examples(self) -> int:
+        """The profile scales the corpus like the task data: its example cap (not a task's override) applies."""
+        return min(self.suite.corpus.examples, self.profile.train_examples or self.suite.corpus.examples)
+
+    @property
+    def text_length(self) -> int:
+        return min(self.suite.mlm.max_length, self.profile.max_length or self.suite.mlm.max_length)
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "format": CPT_FORMAT,
+            "model": self.model_identity(),
+            "corpus": self.suite.corpus.model_dump(),
+            "corpus_task": self.corpus_task.model_dump(exclude={"prefix"}),
+            "mlm": self.suite.mlm.model_dump(),
+            "examples": self.examples,
+            "max_length": self.text_length,
+            "precision": self.settings.precision,
+            "seed": self.seed,
+            "data_source": self.source.describe(),
+        }
+
+    def base_record(self) -> dict[str, Any]:
+        return common_record(self) | {"kind": "mlm-stage", "task": self.corpus_task.name, "variant": None}
+
+    def execute(self, run_dir: Path) -> dict[str, Any]:
+        return train_mlm_stage(self, run_dir)
+
+
+@dataclass(frozen=True)
+class PretrainingJob(DerivedJob):
     fine_tuning: Job  # the single-task job it is compared with, run again on the adapted encoder
+    stage: MLMStageJob
 
     @property
     def origin(self) -> Job:
@@ -113,29 +183,35 @@ class PretrainingJob(DerivedJob):
 
     @property
     def name(self) -> str:
-        steps = f"{self.suite.name}-{self.corpus_task.name}-then-{self.fine_tuning.task.name}"
+        steps = f"{self.stage.suite.name}-{self.stage.corpus_task.name}-then-{self.fine_tuning.task.name}"
         return f"{steps}-{self.approach.name}-seed{self.seed}"
 
+    def dependencies(self) -> tuple:
+        return (self.stage,)
+
     def identity(self) -> dict[str, Any]:
-        return {
-            "format": CPT_FORMAT,
-            "fine_tuning": self.fine_tuning.config_hash,
-            "corpus": self.suite.corpus.model_dump(),
-            "corpus_task": self.corpus_task.model_dump(exclude={"prefix"}),
-            "mlm": self.suite.mlm.model_dump(),
-        }
+        return {"format": CPT_FORMAT, "fine_tuning": self.fine_tuning.config_hash, "mlm_stage": self.stage.config_hash}
 
     def base_record(self) -> dict[str, Any]:
-
         return common_record(self) | {
             "kind": "continued-pretraining",
             "task": self.fine_tuning.task.name,
-            "variant": self.corpus_task.name,
+            "variant": self.stage.corpus_task.name,
             "baseline": self.fine_tuning.config_hash,
         }
 
     def execute(self, run_dir: Path) -> dict[str, Any]:
-        return execute(self, run_dir)
+        store = ResultStore(store_root_of(run_dir))
+        stage = store.load(self.stage.config_hash)
+        if stage is None or not stage.ok:
+            raise HarnessError(f"{self.name}: its MLM stage {self.stage.name} has no successful record in {store.root}")
+        adapted = ModelRef(
+            name=f"{self.model.name}+mlm-{self.stage.corpus_task.name}",
+            location=str(store.run_dir(self.stage.config_hash) / ADAPTED_ENCODER),
+            kind="local",
+            pooling=self.model.pooling,
+        )
+        return fine_tune(replace(self.fine_tuning, model=adapted), run_dir) | {"mlm": stage.mlm}
 
 
 def load_masked_lm(ref: ModelRef, seed: int):
@@ -220,38 +296,31 @@ class HeldOutLoss:
         return total / tokens
 
 
-class EpochsUntilStalled:
-    """Epochs of `batches` (TaskBatches) while each lowers the held-out loss by at least `min_improvement` of its
-    value before the epoch (the stop rule; the learning-rate schedule spans every epoch allowed). `losses`: before
-    training, then after each epoch run."""
+class StopWhenStalled:
+    """The stop rule, as TaskBatches' `stop_after`: the held-out loss is measured before training and as each epoch
+    ends, and training ends after the first epoch that lowers it by less than `min_improvement` of its value before
+    the epoch. `losses`: before training, then after each epoch run; `stopped`: why training ended."""
 
-    def __init__(self, batches, held_out_loss: HeldOutLoss, min_improvement: float):
-        self.batches, self.held_out_loss, self.min_improvement = batches, held_out_loss, min_improvement
-        self.losses: list[float] = []
+    def __init__(self, held_out_loss: HeldOutLoss, min_improvement: float, epochs: int):
+        self.held_out_loss, self.min_improvement, self.epochs = held_out_loss, min_improvement, epochs
+        self.losses = [held_out_loss()]
         self.stopped: str | None = None
 
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self):
-        self.losses = [self.held_out_loss()]
-        for epoch in range(1, self.batches.epochs + 1):
-            yield from self.batches.loader
-            self.losses.append(self.held_out_loss())
-            before, after = self.losses[-2:]
-            if before - after < self.min_improvement * before:
-                self.stopped = (
-                    f"stop rule after epoch {epoch}: held-out loss {before:.3f} → {after:.3f}, less than "
-                    f"{self.min_improvement:.0%} lower"
-                )
-                return
-        self.stopped = f"the {self.batches.epochs} epochs allowed"
-
-    def observe(self, loss: float) -> None:
-        self.batches.observe(loss)
+    def __call__(self, epoch: int) -> bool:
+        self.losses.append(self.held_out_loss())
+        before, after = self.losses[-2:]
+        if before - after < self.min_improvement * before:
+            self.stopped = (
+                f"stop rule after epoch {epoch}: held-out loss {before:.3f} → {after:.3f}, less than "
+                f"{self.min_improvement:.0%} lower"
+            )
+            return True
+        if epoch == self.epochs:
+            self.stopped = f"the {self.epochs} epochs allowed"
+        return False
 
 
-def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
+def train_mlm_stage(job: MLMStageJob, run_dir: Path) -> dict[str, Any]:
     from accelerate.utils import set_seed
     from transformers import DataCollatorForLanguageModeling
 
@@ -260,16 +329,11 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     set_seed(job.seed)
     tokenizer = load_tokenizer(job.model)
     column = job.corpus_task.text_fields[0]
-    # The profile scales the corpus like the task data: its example cap (not a task's override) and length cap apply
-    # here too.
-    profile_cap = job.profile.train_examples
-    mlm = job.suite.mlm
-    examples = min(job.suite.corpus.examples, profile_cap or job.suite.corpus.examples)
-    corpus = load_examples(job.corpus_task, job.source, job.suite.corpus.split, examples + mlm.held_out_examples)
-    max_length = min(mlm.max_length, job.profile.max_length or mlm.max_length)
+    mlm, settings = job.suite.mlm, job.settings
+    corpus = load_examples(job.corpus_task, job.source, job.suite.corpus.split, job.examples + mlm.held_out_examples)
 
     def encode(batch):
-        encoded = tokenizer(batch[column], truncation=True, max_length=max_length)
+        encoded = tokenizer(batch[column], truncation=True, max_length=job.text_length)
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
@@ -282,38 +346,34 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
     held_out = texts.select(range(len(texts) - mlm.held_out_examples, len(texts)))
     texts = texts.select(range(len(texts) - mlm.held_out_examples))
     model, initialised = load_masked_lm(job.model, job.seed)
-    settings = TrainingSettings(epochs=mlm.epochs, batch_size=mlm.batch_size, learning_rate=mlm.learning_rate)
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm.mask_probability)
     accelerator = make_accelerator(settings)
     with measured_training() as measured:
         training = masked_positions_only(model).to(accelerator.device)
         held_out_loss = HeldOutLoss(training, masked_batches(held_out, tokenizer, collate, mlm.batch_size), accelerator)
-        batches = EpochsUntilStalled(
-            TaskBatches(texts, tokenizer, settings, job.seed, collate), held_out_loss, mlm.min_improvement
-        )
-        measured.stats = train(training, batches, settings, accelerator, desc=f"{job.name} MLM")
-        model = training.restored()
-    encoder_dir = run_dir / "adapted-encoder"
+        stop_rule = StopWhenStalled(held_out_loss, mlm.min_improvement, settings.epochs)
+        batches = TaskBatches(texts, tokenizer, settings, job.seed, collate, stop_after=stop_rule)
+        measured.stats = train(training, batches, settings, accelerator, desc=job.name)
+    # The reference batch: the first texts, masked, padded to the stage's length (the longest batch it can train on).
+    padded = DataCollatorForLanguageModeling(
+        tokenizer, mlm_probability=mlm.mask_probability, pad_to_multiple_of=job.text_length
+    )
+    first = texts.select(range(min(mlm.batch_size, len(texts))))
+    measured.measure_components(training, masked_batches(first, tokenizer, padded, mlm.batch_size)[0], accelerator)
+    model = training.restored()
+    encoder_dir = run_dir / ADAPTED_ENCODER
     save_encoder(job.model, model, encoder_dir, job.seed)
     tokenizer.save_pretrained(encoder_dir)
-    del model
-
-    adapted = ModelRef(
-        name=f"{job.model.name}+mlm-{job.corpus_task.name}",
-        location=str(encoder_dir),
-        kind="local",
-        pooling=job.model.pooling,
-    )
-    fields = fine_tune(replace(job.fine_tuning, model=adapted), run_dir)
-    return fields | {
+    return {
+        "status": "ok",
         "mlm": MaskedLanguageModelling(
             examples=len(texts),
             corpus_split=job.suite.corpus.split,
             initialised_weights=initialised,
             held_out_examples=len(held_out),
-            held_out_loss=batches.losses,
-            stopped=batches.stopped,
-            **(measured.fields() | {"hardware": None}),  # the record's own hardware field says it
+            held_out_loss=stop_rule.losses,
+            stopped=stop_rule.stopped,
+            **measured.fields(),
         ),
     }
 
@@ -321,8 +381,18 @@ def execute(job: PretrainingJob, run_dir: Path) -> dict[str, Any]:
 def pretraining_jobs(
     suite: PretrainingSuiteSpec, single_task: list[Job], tasks: dict[str, TaskSpec]
 ) -> list[PretrainingJob]:
+    def stage(job: Job) -> MLMStageJob:  # equal for every approach at a seed: the plan runs it once
+        return MLMStageJob(
+            suite=suite,
+            corpus_task=tasks[suite.corpus.task],
+            model=job.model,
+            profile=job.profile,
+            seed=job.seed,
+            source=job.source,
+        )
+
     return [
-        PretrainingJob(suite=suite, corpus_task=tasks[suite.corpus.task], fine_tuning=job)
+        PretrainingJob(fine_tuning=job, stage=stage(job))
         for job in single_task
         if job.task.name in suite.tasks and job.approach.name in suite.approaches
     ]
@@ -335,6 +405,11 @@ def held_out_loss(runs) -> str:
     before, after = (statistics.fmean(losses[index] for losses in measured) for index in (0, -1))
     epochs = sorted({len(losses) - 1 for losses in measured})
     return f"{before:.2f} → {after:.2f} (epochs run: {'/'.join(map(str, epochs))})"
+
+
+def mlm_training_memory(runs) -> str:
+    totals = [r.mlm.training_memory.total for r in runs if r.mlm.training_memory]
+    return f"{statistics.fmean(totals) / 2**20:,.0f}" if totals else "not measured"
 
 
 def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]:
@@ -371,6 +446,7 @@ def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]
             + [
                 held_out_loss(runs),
                 f"{statistics.fmean(r.mlm.train_seconds for r in runs):.1f}",
+                mlm_training_memory(runs),
                 ", ".join(runs[0].mlm.initialised_weights[:2]),
             ]
         )
@@ -384,7 +460,9 @@ def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]
         "bootstrap interval (▲ ▼ where significant after Benjamini–Hochberg over the table, on at least 3 seeds). "
         "Held-out MLM loss: per masked token on corpus texts kept out of MLM training (the same masks each time), "
         "before → after, mean over seeds, with the epochs run (the stop rule ends training after the first epoch that "
-        "lowers it by less than the suite's `min_improvement`). MLM train s includes those measurements. "
+        "lowers it by less than the suite's `min_improvement`). One MLM stage per seed serves every approach; its "
+        "train s includes the measurements after each epoch, and its training memory is the component sum (weights, "
+        "gradients, optimizer state, activations saved on its reference batch), as in the cost table. "
         "Initialised: MLM-head weights the checkpoint lacked and that started random.",
         "",
         table(
@@ -396,6 +474,7 @@ def leaderboard_section(adapted: pd.DataFrame, board: BoardContext) -> list[str]
                 "out-of-domain",
                 "held-out MLM loss",
                 "MLM train s",
+                "MLM training MiB",
                 "initialised",
             ],
         ),

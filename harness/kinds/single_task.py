@@ -58,7 +58,7 @@ def select(jobs: list[Job], session, ood: bool = False, first_seed: bool = False
 
 def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
     groups, baselines = board.single, board.baselines
-    lines = answers(groups, board.inference) + [
+    lines = [
         "## In-domain accuracy (%)",
         "",
         in_domain_table(groups, baselines, board.changed, board.zero_shot),
@@ -321,6 +321,7 @@ register(
         },
         select=select,
         leaderboard=leaderboard_section,
+        answers=lambda runs, board: answers(board.single, board.inference),
         order=0,
     )
 )

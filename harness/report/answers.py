@@ -1,7 +1,9 @@
-"""What the numbers say: the board's opening answers, each generated from the single-task runs with its interval, or
+"""What the numbers say: the board's opening answers, each generated from a suite kind's runs with its interval, or
 "not distinguishable" where the paired comparisons say so (harness.report.marks: paired bootstraps, Benjamini–Hochberg
 over each question's comparisons, significance only on at least 3 seeds). No sentence without a number behind it: a
-question the runs cannot answer (too few seeds, a cost not measured) says so instead."""
+question the runs cannot answer (too few seeds, a cost not measured) says so instead. Each kind gives its own lines
+(harness.kinds.SuiteKind.answers); this module writes the section and the single-task kind's: accuracy, the cheapest
+approach at that accuracy, and out-of-domain accuracy."""
 
 from __future__ import annotations
 
@@ -68,9 +70,8 @@ def _cheapest_lines(task: str, by_approach: dict[str, list], tied: set[str], inf
 
 
 def answers(groups: Groups, inference: dict[tuple[str, str, str], dict[str, Any]]) -> list[str]:
-    """The opening section of a board: per task, the most accurate approach and those it cannot be told from, the
-    cheapest of those per trainable parameter, MiB of training memory and second of a training step, and the most
-    accurate out of domain."""
+    """Per task, the most accurate approach and those it cannot be told from, the cheapest of those per trainable
+    parameter, MiB of training memory and second of a training step, and the most accurate out of domain."""
     lines = []
     for task in sorted({task for task, _ in groups}):
         by_approach = {approach: runs for (t, approach), runs in groups.items() if t == task}
@@ -113,13 +114,18 @@ def answers(groups: Groups, inference: dict[tuple[str, str, str], dict[str, Any]
                 )
                 + "."
             )
+    return lines
+
+
+def answers_section(lines: list[str]) -> list[str]:
     return [
         "## What the numbers say",
         "",
         "Generated from the tables below: differences are paired (same seeds and examples) with 95 % bootstrap "
-        'intervals, in points from the most accurate approach; "not distinguishable" where Benjamini–Hochberg over '
-        f"the task's comparisons finds no difference, or where a task has fewer than {MIN_SEEDS_FOR_SIGNIFICANCE} "
-        "seeds. The cheapest approaches are chosen among those not distinguishable from the most accurate.",
+        'intervals, in points; "not distinguishable" where Benjamini–Hochberg over the question\'s comparisons finds '
+        f"no difference, or where fewer than {MIN_SEEDS_FOR_SIGNIFICANCE} seeds ran. Per task: the most accurate "
+        "approach and those not distinguishable from it, the cheapest of those by each measured cost, out-of-domain "
+        "accuracy; then sample efficiency, transfer to a held-out task and forgetting, from their suites.",
         "",
         *lines,
         "",

@@ -12,6 +12,8 @@ import pandas as pd
 
 import harness
 from harness.kinds import kinds
+from harness.kinds.learning_curve import curve_points
+from harness.report.answers import answers_section
 from harness.report.drift import Declared, changed_runs, changed_table
 from harness.report.export import runs_csv
 from harness.report.frame import Scope, runs_frame, select, shown_source
@@ -68,10 +70,14 @@ def render(
     ]
     if ok.empty:
         lines += ["No successful runs." if len(frame) else "No runs of this profile, model and data source yet.", ""]
+    said, sections = [], []
     for name, kind in sorted(kinds().items(), key=lambda item: (item[1].order, item[0])):
         runs = ok[ok["kind"] == name] if kind.runs_own_job else single  # a check over other runs reads those
-        if kind.leaderboard and not runs.empty:
-            lines += kind.leaderboard(runs, context)
+        if runs.empty:
+            continue
+        said += kind.answers(runs, context) if kind.answers else []
+        sections += kind.leaderboard(runs, context) if kind.leaderboard else []
+    lines += (answers_section(said) if said else []) + sections
     if changed:
         lines += [
             "## Runs the declarations have moved on from",
@@ -147,7 +153,10 @@ def write(
             for name, draw in (
                 ("plot", lambda target: plot_accuracy_vs_cost(single, target)),
                 ("generalization", lambda target: plot_generalization(grouped(single, ["task", "approach"]), target)),
-                ("learning-curve", lambda target: plot_learning_curves(ok[ok["kind"] == "learning-curve"], target)),
+                (
+                    "learning-curve",
+                    lambda target: plot_learning_curves(curve_points(ok[ok["kind"] == "learning-curve"], ok), target),
+                ),
             )
         }
         for name, was_drawn in drawn.items():

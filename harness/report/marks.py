@@ -136,6 +136,17 @@ class Differences:
             for index, (key, (_, seeds)) in enumerate(self.found.items())
         }
 
+    def verdict(self, key: Hashable, above: str, below: str) -> str:
+        """`above` or `below` where the difference at `key` is significant (ours above or below theirs), else why it
+        is not."""
+        interval, seeds = self.found[key]
+        if interval is not None and self.significant()[key]:
+            return above if interval.mean > 0 else below
+        if interval is not None and seeds < MIN_SEEDS_FOR_SIGNIFICANCE:
+            plural = "s" if seeds != 1 else ""
+            return f"not distinguishable on {seeds} seed{plural}: significance needs {MIN_SEEDS_FOR_SIGNIFICANCE}"
+        return "not distinguishable"
+
     def texts(self) -> dict[Hashable, str]:
         significant = self.significant()
         texts = {}

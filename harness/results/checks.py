@@ -31,7 +31,7 @@ def majority_correct(summary: EvaluationRecord, majority_class: int) -> np.ndarr
 
 def require_claim(profile: ProfileSpec, claim: str, approach: str) -> None:
     """`claim`: a task (single-task models), or `ood/<task>`, `multitask/<task>`, `sequential/<task>`,
-    `probe/<probe>`."""
+    `probe/<probe>`, `held-out-task/<task>`."""
     if not profile.claims_learning(claim, approach):
         pytest.skip(
             f"profile '{profile.name}' does not claim that {approach} learns {claim} at its budget (field 'learns')"

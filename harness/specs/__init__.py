@@ -35,7 +35,7 @@ SLICE_BOUND = r"(-?\d+%?)?"  # datasets' slice syntax: an index or a percentage,
 SPLIT_PATTERN = re.compile(rf"^(?P<base>[A-Za-z0-9_]+)(\[{SLICE_BOUND}:{SLICE_BOUND}\])?$")
 
 METRICS_DIR = PROJECT_ROOT / "harness" / "metrics"  # evaluate metric modules, loaded by path (harness.training.scoring)
-CLAIM_KINDS = ("", "ood", "multitask", "sequential", "probe")  # `learns` keys: <task>, ood/<task>, ...
+CLAIM_KINDS = ("", "ood", "multitask", "sequential", "probe", "held-out-task")  # `learns` keys: <task>, ood/<task>, ...
 
 
 class Spec(BaseModel):

@@ -74,18 +74,31 @@ def task_loader(dataset, tokenizer, batch_size: int, seed: int, collate=None) ->
 
 
 class TaskBatches:
-    """The batches of single-task training: `epochs` passes over one task's examples."""
+    """The batches of single-task training: `epochs` passes over one task's examples. `stop_after`, where given, is
+    called with each epoch's number as the epoch ends, and ends training early when it returns True (a stop rule; the
+    learning-rate schedule still spans every epoch allowed)."""
 
-    def __init__(self, dataset, tokenizer, settings: TrainingSettings, seed: int, collate=None):
+    def __init__(
+        self,
+        dataset,
+        tokenizer,
+        settings: TrainingSettings,
+        seed: int,
+        collate=None,
+        stop_after: Callable[[int], bool] | None = None,
+    ):
         self.loader = task_loader(dataset, tokenizer, settings.batch_size, seed, collate)
         self.epochs = settings.epochs
+        self.stop_after = stop_after
 
     def __len__(self) -> int:
         return self.epochs * len(self.loader)
 
     def __iter__(self):
-        for _ in range(self.epochs):
+        for epoch in range(1, self.epochs + 1):
             yield from self.loader
+            if self.stop_after and self.stop_after(epoch):
+                return
 
     def observe(self, loss: float) -> None:
         """Batch sources that adapt to the loss (multi-task samplers) override this."""
