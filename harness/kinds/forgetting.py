@@ -129,7 +129,7 @@ def side_by_side_differences(board: BoardContext) -> tuple[dict[tuple, list], Di
 
 def forgetting_answers(_single: pd.DataFrame, board: BoardContext) -> list[str]:
     """Per pair and approach: the first task's accuracy after the chain and in the mixture, and their difference."""
-    matched, differences = side_by_side_differences(board)
+    matched, differences = board.once("forgetting", lambda: side_by_side_differences(board))
     texts, lines = differences.texts(), []
     for (first, second, approach), pairs in sorted(matched.items()):
         key = (first, second, approach, first)
@@ -144,7 +144,7 @@ def forgetting_answers(_single: pd.DataFrame, board: BoardContext) -> list[str]:
 
 
 def leaderboard_section(_single: pd.DataFrame, board: BoardContext) -> list[str]:
-    matched, differences = side_by_side_differences(board)
+    matched, differences = board.once("forgetting", lambda: side_by_side_differences(board))
     if not matched:
         return []
     texts, rows = differences.texts(), []

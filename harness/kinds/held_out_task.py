@@ -203,7 +203,7 @@ def start_comparisons(runs: pd.DataFrame) -> tuple[dict, MarkedTable, Difference
 
 def transfer_answers(runs: pd.DataFrame, board: BoardContext) -> list[str]:
     """Per held-out task and approach: the pre-trained start's accuracy, and each other start's gain over it."""
-    by_start, _, gains = start_comparisons(runs)
+    by_start, _, gains = board.once("held-out-task", lambda: start_comparisons(runs))
     texts, lines = gains.texts(), []
     for task, approach in sorted({(task, approach) for task, approach, _ in by_start}):
         pretrained = by_start.get((task, approach, PRETRAINED))
@@ -224,7 +224,7 @@ def transfer_answers(runs: pd.DataFrame, board: BoardContext) -> list[str]:
 
 
 def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
-    by_start, marked, gains = start_comparisons(runs)
+    by_start, marked, gains = board.once("held-out-task", lambda: start_comparisons(runs))
     cells, deltas = marked.cells_text(), gains.texts()
 
     def pretrained_first(key):

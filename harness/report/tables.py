@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
@@ -67,3 +67,10 @@ class BoardContext:
         default_factory=dict
     )  # latency by (task, approach, variant)
     plots: dict[str, str] = field(default_factory=dict)  # plot name -> file, where drawn
+    # What a kind's section and its answers both read (paired bootstraps), computed once per board: name -> result.
+    computed: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, name: str, compute: Callable[[], Any]) -> Any:
+        if name not in self.computed:
+            self.computed[name] = compute()
+        return self.computed[name]
