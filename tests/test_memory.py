@@ -47,7 +47,7 @@ def test_components_add_up_and_show_what_each_approach_saves(memory_by_approach)
 
 
 def test_measuring_saved_activations_keeps_none_of_them_alive():
-    """A worker measures every job's activations: a forward whose graph outlived it cost ~0.5 GiB a MiniLM job."""
+    """A worker measures every job's activations: a forward whose graph outlived it cost 915 MiB a MiniLM job."""
     import contextlib
     import gc
 
