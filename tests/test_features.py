@@ -77,3 +77,34 @@ def test_a_head_only_job_of_another_seed_on_a_pretrained_encoder_shares_the_eval
     tiny = FeatureCache("/nonexistent", replace(head_only, seed=2), None, None, CPU, 8)
     assert FeatureCache("/nonexistent", head_only, None, None, CPU, 8).key(examples) != tiny.key(examples)
     assert one.key(examples) != one.key({"input_ids": [[101, 2001, 102], [101, 102]]})
+
+
+def test_the_baseline_reads_a_pair_as_its_two_texts_encoded_apart(head_only, mnli_spec, tmp_path):
+    from harness.jobs.baselines import FrozenEncoder
+    from harness.models import build_classifier
+    from harness.training.features import FeatureCache
+    from harness.training.loop import make_accelerator
+
+    baseline = FrozenFeaturesJob(
+        task=mnli_spec,
+        ood_tasks=(),
+        model=head_only.model,
+        profile=head_only.profile,
+        seed=head_only.seed,
+        source=head_only.source,
+    )
+    (record,) = run([baseline], ResultStore(tmp_path))
+    assert record.ok, record.failure
+    assert record.text_features.startswith("[u, v, |u − v|, u ⊙ v]")
+    assert {"train premise", "train hypothesis", "eval premise", "eval hypothesis"} <= set(record.encoder_features)
+
+    tokenizer = load_tokenizer(baseline.model)
+    encoder = build_classifier(baseline.model, mnli_spec.num_labels, mnli_spec.label_names, baseline.seed)
+    cache = FeatureCache(tmp_path, baseline, encoder, tokenizer, make_accelerator(), 16)
+    frozen = FrozenEncoder(baseline, tokenizer, make_accelerator(), encoder, cache)
+    pair = frozen.text_features("dev", mnli_spec, "dev_set")
+    premises, hypotheses = (frozen.features("alone", data.dev_set) for data in frozen.sets(mnli_spec, apart=True))
+    assert np.allclose(pair, np.hstack([premises, hypotheses, np.abs(premises - hypotheses), premises * hypotheses]))
+    joint = frozen.dataset(mnli_spec, "dev_set")
+    for data in frozen.sets(mnli_spec, apart=True):  # the same examples in the same order, each text alone
+        assert data.dev_set["labels"] == joint["labels"] and data.dev_set["input_ids"] != joint["input_ids"]

@@ -76,6 +76,25 @@ def test_render_aggregates_seeds_and_shows_every_table():
     assert "| 9.0 MiB " in text and "| 5.0 MiB " in text  # training memory, its activations
 
 
+def test_header_names_the_kinds_that_ran_fewer_seeds():
+    singles = [record(seed=seed) for seed in (0, 1, 2)]
+    probes = [
+        record(
+            approach=approach,
+            kind="probe",
+            probe_task="mnli",
+            probe_before=0.7,
+            probe_after=0.7,
+            knowledge_lost=0.0,
+            probe_before_eval=scored(0.7),
+            probe_after_eval=scored(0.7),
+        )
+        for approach in ("full", "lora")
+    ]
+    assert "seeds 0, 1, 2; accuracies" in board.render(frame.select(singles, SCOPE), SCOPE)
+    assert "seeds 0, 1, 2 (at 0: probe); accuracies" in board.render(frame.select(singles + probes, SCOPE), SCOPE)
+
+
 def test_select_keeps_scope_and_newest_record():
     records = [
         record(accuracy=0.5, finished="2026-01-01T00:00:00"),

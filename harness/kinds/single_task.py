@@ -144,7 +144,8 @@ def in_domain_table(groups, baselines, changed: set[tuple[str, str]] = frozenset
     cells = marked.cells_text()
     rows = [
         ["majority class (of the training split)"] + [mean_std(majority[task]) for task in tasks],
-        ["frozen features + logistic regression"] + [cells[("frozen-features", task)] for task in tasks],
+        ["frozen features + logistic regression (a pair's texts apart)"]
+        + [cells[("frozen-features", task)] for task in tasks],
     ]
     if zero_shot:
         rows.append(["zero-shot (label descriptions, no training)"] + [cells[("zero-shot", task)] for task in tasks])

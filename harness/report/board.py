@@ -61,8 +61,7 @@ def render(
         f"- **Precision:** {precisions(frame)}",
         f"- **Date:** {now:%Y-%m-%d %H:%M} UTC",
         f"- **Harness version:** {harness.__version__}",
-        f"- **Runs:** {len(frame)} ({len(failures)} failed); seeds "
-        f"{', '.join(str(s) for s in sorted(frame['seed'].unique()))}; accuracies in %"
+        f"- **Runs:** {len(frame)} ({len(failures)} failed); seeds {seeds_by_kind(frame)}; accuracies in %"
         + (f"; every run's numbers as CSV: [{runs_file}]({runs_file})" if runs_file else ""),
         f"- **Head:** {', '.join(sorted({head_description(r) for r in records if r.pooling})) or 'unknown'} "
         f"(harness.models.heads)",
@@ -101,6 +100,25 @@ def render(
             "",
         ]
     return "\n".join(lines)
+
+
+def seeds_by_kind(frame: pd.DataFrame) -> str:
+    """The seeds of most kinds, then the kinds that ran others: a profile may run its suites at fewer seeds than its
+    single-task models (and zero-shot trains nothing, so needs one), and the union alone would claim more than a
+    suite's table holds."""
+
+    def listed(seeds) -> str:
+        return ", ".join(str(seed) for seed in sorted(seeds))
+
+    per_kind = {kind: listed(runs["seed"].unique()) for kind, runs in frame.groupby("kind", sort=True)}
+    if not per_kind:
+        return "none"
+    kinds_at: dict[str, list[str]] = {}
+    for kind, seeds in per_kind.items():
+        kinds_at.setdefault(seeds, []).append(kind)
+    usual = max(kinds_at, key=lambda seeds: len(kinds_at[seeds]))
+    others = [f"at {seeds}: {', '.join(names)}" for seeds, names in kinds_at.items() if seeds != usual]
+    return usual + (f" ({'; '.join(others)})" if others else "")
 
 
 def head_description(record: Record) -> str:
