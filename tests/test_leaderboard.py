@@ -288,6 +288,30 @@ def test_inference_passes_merge_into_the_store_and_fill_the_cost_columns(tmp_pat
     assert re.search(r"\| 250\.0 \[225\.0, 275\.0\] +\| 128\.0 ", text)
 
 
+def test_step_times_closer_than_one_step_timed_twice_are_not_told_apart():
+    def step(task, approach, median, tokens=64):
+        return {"median": median, "q1": median, "q3": median, "examples": 32, "tokens": tokens}
+
+    timings = {
+        ("sst2", "full", "train-step"): step("sst2", "full", 0.50),
+        ("rte", "full", "train-step"): step("rte", "full", 0.60),  # the same computation: 20 % apart
+        ("sst2", "lora", "train-step"): step("sst2", "lora", 0.45),
+        ("sst2", "ia3", "train-step"): step("sst2", "ia3", 0.30),
+        ("rte", "lora", "train-step"): step("rte", "lora", 0.40, tokens=128),  # another shape: not a repeat
+    }
+    assert inference.step_timing_spread(timings) == pytest.approx(0.2)
+    assert inference.step_timing_spread({("sst2", "full", "train-step"): step("sst2", "full", 0.5)}) is None
+    runs = [record(approach=a, seed=s, accuracy=0.8) for a in ("full", "lora", "ia3") for s in (0, 1, 2)]
+    text = board.render(frame.select(runs, SCOPE), SCOPE, inference=timings)
+    assert "varied by up to 20 % here" in text
+    # ia3 is fastest; lora (0.45 s) is more than 20 % slower than it, so it is not listed beside it
+    assert re.search(r"least time a training step at that accuracy: ia3 \(300 ms, timing pass\)\n", text)
+    timings[("sst2", "lora", "train-step")] = step("sst2", "lora", 0.35)
+    text = board.render(frame.select(runs, SCOPE), SCOPE, inference=timings)
+    assert "ia3 (300 ms, timing pass); not distinguishable from it, within the 20 %" in text
+    assert "lora (350 ms, timing pass)" in text
+
+
 TOY_KIND = """
 from harness.kinds import SuiteKind, register
 from harness.report.tables import table

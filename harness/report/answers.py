@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Callable
 
+from harness.report.inference import step_timing_spread
 from harness.report.marks import MIN_SEEDS_FOR_SIGNIFICANCE, Differences, in_domain
 from harness.report.tables import Groups, size
 
@@ -44,27 +45,41 @@ def _cheapest_lines(task: str, by_approach: dict[str, list], tied: set[str], inf
     """Among the approaches not distinguishable from the most accurate, the cheapest by each measured cost."""
     first = {approach: runs[0] for approach, runs in by_approach.items()}
     steps = {a: inference.get((task, a, "train-step")) for a in by_approach}
-    costs = {
+    spread = step_timing_spread(inference)
+    costs = {  # what: (cost by approach, its text, how far apart two costs must be to differ: counted costs exactly)
         "trainable parameters": (
             {a: r.trainable_params for a, r in first.items()},
             lambda a: f"{100 * first[a].trainable_params / first[a].model_params:.3f} % of the model",
+            0.0,
         ),
         "training memory": (
             {a: r.training_memory.total if r.training_memory else None for a, r in first.items()},
             lambda a: size(first[a].training_memory.total),
+            0.0,
         ),
         "time a training step": (
             {a: step["median"] if step else None for a, step in steps.items()},
             lambda a: f"{1000 * steps[a]['median']:.0f} ms, timing pass",
+            spread or 0.0,
         ),
     }
     lines = []
-    for what, (cost, shown) in costs.items():
+    for what, (cost, shown, spread_allowed) in costs.items():
         cheapest = _cheapest(tied, cost)
+        if not cheapest:
+            lines.append(f"  - least {what} at that accuracy: not measured for these runs")
+            continue
+        close = sorted(
+            a for a in tied - {cheapest} if cost.get(a) is not None and cost[a] <= cost[cheapest] * (1 + spread_allowed)
+        )
         lines.append(
             f"  - least {what} at that accuracy: {cheapest} ({shown(cheapest)})"
-            if cheapest
-            else f"  - least {what} at that accuracy: not measured for these runs"
+            + (
+                f"; not distinguishable from it, within the {100 * spread_allowed:.0f} % by which one step timed "
+                f"on several tasks varied: {', '.join(f'{a} ({shown(a)})' for a in close)}"
+                if close and spread_allowed
+                else ""
+            )
         )
     return lines
 

@@ -103,20 +103,22 @@ def render(
 
 
 def seeds_by_kind(frame: pd.DataFrame) -> str:
-    """The seeds of most kinds, then the kinds that ran others: a profile may run its suites at fewer seeds than its
+    """The seeds most runs have, then the kinds that ran others: a profile may run its suites at fewer seeds than its
     single-task models (and zero-shot trains nothing, so needs one), and the union alone would claim more than a
     suite's table holds."""
 
     def listed(seeds) -> str:
         return ", ".join(str(seed) for seed in sorted(seeds))
 
-    per_kind = {kind: listed(runs["seed"].unique()) for kind, runs in frame.groupby("kind", sort=True)}
-    if not per_kind:
-        return "none"
     kinds_at: dict[str, list[str]] = {}
-    for kind, seeds in per_kind.items():
+    runs_at: dict[str, int] = {}
+    for kind, runs in frame.groupby("kind", sort=True):
+        seeds = listed(runs["seed"].unique())
         kinds_at.setdefault(seeds, []).append(kind)
-    usual = max(kinds_at, key=lambda seeds: len(kinds_at[seeds]))
+        runs_at[seeds] = runs_at.get(seeds, 0) + len(runs)
+    if not kinds_at:
+        return "none"
+    usual = max(runs_at, key=runs_at.get)
     others = [f"at {seeds}: {', '.join(names)}" for seeds, names in kinds_at.items() if seeds != usual]
     return usual + (f" ({'; '.join(others)})" if others else "")
 

@@ -32,16 +32,28 @@ def keep_inference(benchmark_json: Path, store_root: Path, profile: str) -> None
 
 
 def load_inference(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """(task, approach, variant) -> pytest-benchmark's statistics (seconds) from its JSON, with the examples its
-    batch held; {} where there is none."""
+    """(task, approach, variant) -> pytest-benchmark's statistics (seconds) from its JSON, with the examples (and
+    for a training step, the tokens) its batch held; {} where there is none."""
     if not path.is_file():
         return {}
     benchmarks = json.loads(path.read_text())["benchmarks"]
     return {
-        _inference_key(b): b["stats"] | {"examples": b["extra_info"].get("examples")}
+        _inference_key(b): b["stats"] | {key: b["extra_info"].get(key) for key in ("examples", "tokens")}
         for b in benchmarks
         if _inference_key(b)
     }
+
+
+def step_timing_spread(inference: dict[tuple[str, str, str], dict[str, Any]]) -> float | None:
+    """The largest relative difference between timings of one computation: an approach's training step on
+    reference batches of one shape, timed for several tasks (the task does not change the arithmetic). A difference
+    between approaches smaller than this is not resolved by the timing pass; None where nothing was timed twice."""
+    repeats: dict[tuple, list[float]] = {}
+    for (_, approach, variant), stats in inference.items():
+        if variant == "train-step" and stats.get("tokens"):
+            repeats.setdefault((approach, stats["examples"], stats["tokens"]), []).append(stats["median"])
+    spreads = [max(times) / min(times) - 1 for times in repeats.values() if len(times) > 1]
+    return max(spreads) if spreads else None
 
 
 def latency(stats: dict[str, Any] | None) -> str:

@@ -25,7 +25,8 @@ MARKS = (
     "majority class, against the baseline) corrected for the number of its comparisons in the table with "
     f"Benjamini–Hochberg at a false discovery rate of {LEVEL:.0%}: ▼ / ▲ significantly below / above full "
     "fine-tuning; ○ not distinguishable from the majority class; ◇ not distinguishable from the frozen-feature "
-    f"baseline, ◆ significantly below it. ▼ ▲ ◆ only on cells of at least {MIN_SEEDS_FOR_SIGNIFICANCE} seeds: one "
+    "baseline (a pair task's two texts encoded apart, [u, v, |u − v|, u ⊙ v]), "
+    f"◆ significantly below it. ▼ ▲ ◆ only on cells of at least {MIN_SEEDS_FOR_SIGNIFICANCE} seeds: one "
     "or two runs say nothing of how much another seed would move."
 )
 
