@@ -312,6 +312,14 @@ def test_step_times_closer_than_one_step_timed_twice_are_not_told_apart():
     assert "lora (350 ms, timing pass)" in text
 
 
+def test_the_answers_compare_the_most_accurate_approach_with_the_frozen_feature_baseline():
+    runs = [record(seed=seed, accuracy=0.8) for seed in (0, 1, 2)]
+    baseline = [record(kind="frozen-features", approach="frozen-features", accuracy=0.75, seed=s) for s in (0, 1, 2)]
+    text = board.render(frame.select(runs + baseline, SCOPE), SCOPE)
+    assert "  - against the frozen-feature baseline (75.0 %): full +5.0" in text
+    assert "against the frozen-feature baseline" not in board.render(frame.select(runs, SCOPE), SCOPE)
+
+
 TOY_KIND = """
 from harness.kinds import SuiteKind, register
 from harness.report.tables import table

@@ -327,7 +327,7 @@ register(
         },
         select=select,
         leaderboard=leaderboard_section,
-        answers=lambda runs, board: answers(board.single, board.inference),
+        answers=lambda runs, board: answers(board.single, board.inference, board.baselines),
         order=0,
     )
 )

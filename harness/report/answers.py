@@ -84,9 +84,22 @@ def _cheapest_lines(task: str, by_approach: dict[str, list], tied: set[str], inf
     return lines
 
 
-def answers(groups: Groups, inference: dict[tuple[str, str, str], dict[str, Any]]) -> list[str]:
-    """Per task, the most accurate approach and those it cannot be told from, the cheapest of those per trainable
-    parameter, MiB of training memory and second of a training step, and the most accurate out of domain."""
+def _against_baseline(best: str, runs: list, baseline: list) -> str:
+    """The most accurate approach against the frozen-feature baseline: does fine-tuning beat the encoder's features
+    read as they are?"""
+    differences = Differences()
+    differences.add(best, runs, in_domain, baseline, in_domain)
+    verdict = differences.verdict(best, "significantly above it", "significantly below it")
+    difference = differences.texts()[best]
+    return f"  - against the frozen-feature baseline ({_accuracy(baseline)}): {best} {difference} ({verdict})"
+
+
+def answers(
+    groups: Groups, inference: dict[tuple[str, str, str], dict[str, Any]], baselines: dict[str, list] | None = None
+) -> list[str]:
+    """Per task, the most accurate approach and those it cannot be told from, how it compares with the frozen-feature
+    baseline, the cheapest of those per trainable parameter, MiB of training memory and second of a training step,
+    and the most accurate out of domain."""
     lines = []
     for task in sorted({task for task, _ in groups}):
         by_approach = {approach: runs for (t, approach), runs in groups.items() if t == task}
@@ -109,6 +122,8 @@ def answers(groups: Groups, inference: dict[tuple[str, str, str], dict[str, Any]
             )
             + "."
         )
+        if (baselines or {}).get(task):
+            lines.append(_against_baseline(best, by_approach[best], baselines[task]))
         lines += _cheapest_lines(task, by_approach, tied, inference)
         targets = sorted({target for runs in by_approach.values() for target in runs[0].ood})
         for target in targets:
