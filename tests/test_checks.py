@@ -75,6 +75,11 @@ def record(right: float | None, seed: int = 0, kind: str = "single-task") -> Rec
                 dict(task="mnli", **split, evaluations={"mnli": other}),
             ],
         ),
+        "learning-curve": single_task | {"ood": {}, "variant": "250 examples"},
+        "learning-curve-mixture": dict(
+            tasks=["sst2", "mnli"],
+            per_task={"sst2": scored.model_dump() | split, "mnli": other.model_dump() | split},
+        ),
         "probe": dict(
             probe_task="word-content", probe_before_eval=EvaluationRecord(**evaluation(0.8)), probe_after_eval=scored
         ),
@@ -89,6 +94,14 @@ def record(right: float | None, seed: int = 0, kind: str = "single-task") -> Rec
 
 def run(right: float | None, seed: int = 0, kind: str = "single-task") -> TrainedRun:
     return TrainedRun(job=SimpleNamespace(name="sst2-lora-seed0"), record=record(right, seed, kind), run_dir=Path("."))
+
+
+def mixture_scored_as(chain: TrainedRun) -> TrainedRun:
+    """A mixture of the chain's tasks whose every evaluation is the chain's own of that task."""
+    split = dict(split_spec=SST2.splits.describe(), train_examples=100)
+    per_task = {t: e.model_dump() | split for stage in chain.record.stages for t, e in stage.evaluations.items()}
+    mixture = make_record(kind="multitask", task="sst2", approach="lora", tasks=chain.record.chain, per_task=per_task)
+    return TrainedRun(job=chain.job, record=mixture, run_dir=Path("."))
 
 
 HARNESS = SimpleNamespace(
@@ -123,6 +136,14 @@ CLAIMS = {
     "held-out-task floor": lambda r: suite("test_held_out_task").test_held_out_task_learned_from_each_start(
         r, SimpleNamespace(profile=HARNESS.profile.model_copy(update={"learns": {"held-out-task/sst2": "all"}}))
     ),
+    "learning-curve floor": lambda r: suite("test_learning_curve").check_point_learns(r, HARNESS),
+    "learning-curve mixture floor": lambda r: suite("test_learning_curve").check_point_learns(r, HARNESS),
+    "forgetting floor": lambda r: suite(
+        "test_forgetting_side_by_side"
+    ).test_chain_and_mixture_learn_where_the_profile_claims_it(
+        SimpleNamespace(chain="chain", mixture="mixture", name="sst2-mnli-lora-seed0-vs-mixture"),
+        SimpleNamespace(profile=HARNESS.profile, require={"chain": r, "mixture": mixture_scored_as(r)}.get),
+    ),
     "published-number gate": lambda r: suite("test_published").test_full_fine_tuning_reproduces_the_published_accuracy(
         GATE, SimpleNamespace(require=lambda job: r)
     ),
@@ -130,6 +151,9 @@ CLAIMS = {
 
 
 KIND_OF_CLAIM = {
+    "learning-curve floor": "learning-curve",
+    "learning-curve mixture floor": "learning-curve-mixture",
+    "forgetting floor": "sequential",
     "multi-task floor": "multitask",
     "sequential floor": "sequential",
     "knowledge probes": "probe",

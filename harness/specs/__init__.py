@@ -35,7 +35,16 @@ SLICE_BOUND = r"(-?\d+%?)?"  # datasets' slice syntax: an index or a percentage,
 SPLIT_PATTERN = re.compile(rf"^(?P<base>[A-Za-z0-9_]+)(\[{SLICE_BOUND}:{SLICE_BOUND}\])?$")
 
 METRICS_DIR = PROJECT_ROOT / "harness" / "metrics"  # evaluate metric modules, loaded by path (harness.training.scoring)
-CLAIM_KINDS = ("", "ood", "multitask", "sequential", "probe", "held-out-task")  # `learns` keys: <task>, ood/<task>, ...
+CLAIM_KINDS = (
+    "",
+    "ood",
+    "multitask",
+    "sequential",
+    "probe",
+    "held-out-task",
+    "learning-curve",
+    "forgetting",
+)  # `learns` keys: <task>, ood/<task>, ...
 
 
 class Spec(BaseModel):
@@ -258,9 +267,10 @@ class ProfileSpec(Spec):
     task_overrides: dict[str, TrainingOverrides] = {}
     learns: dict[str, list[str] | Literal["all"]] = Field(
         default={},
-        description="<task> (single-task models), ood/<task>, multitask/<task>, sequential/<task> or "
-        "probe/<probe> -> the approaches ('all') whose score must beat the majority class by 2 standard errors at "
-        "this budget; elsewhere the budget claims nothing and the check is skipped, saying so",
+        description="<task> (single-task models), ood/<task>, multitask/<task>, sequential/<task>, "
+        "held-out-task/<task>, learning-curve/<task>, forgetting/<task> or probe/<probe> -> the approaches ('all') "
+        "whose score must beat the majority class by 2 standard errors at this budget; elsewhere the budget claims "
+        "nothing and the check is skipped, saying so",
     )
     beats_frozen_features: dict[str, float] = Field(
         default={},
