@@ -3,7 +3,15 @@ fine-tuning, scored in-domain and out-of-domain against the same fine-tuning wit
 
 import pytest
 
+from harness.results import checks
+
 pytestmark = pytest.mark.ood
+
+
+def test_adapted_model_learns_where_the_profile_claims_it(pretraining_run, harness):
+    record = pretraining_run.record
+    checks.require_claim(harness.profile, f"pretraining/{record.task}", record.approach)
+    checks.beats_majority(record.eval, record.majority_class, pretraining_run.job.name)
 
 
 def test_both_pipelines_scored_on_the_same_splits(pretraining_run, harness):

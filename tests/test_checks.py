@@ -76,6 +76,7 @@ def record(right: float | None, seed: int = 0, kind: str = "single-task") -> Rec
             ],
         ),
         "learning-curve": single_task | {"ood": {}, "variant": "250 examples"},
+        "continued-pretraining": single_task,
         "learning-curve-mixture": dict(
             tasks=["sst2", "mnli"],
             per_task={"sst2": scored.model_dump() | split, "mnli": other.model_dump() | split},
@@ -138,6 +139,9 @@ CLAIMS = {
     ),
     "learning-curve floor": lambda r: suite("test_learning_curve").check_point_learns(r, HARNESS),
     "learning-curve mixture floor": lambda r: suite("test_learning_curve").check_point_learns(r, HARNESS),
+    "continued pre-training floor": lambda r: suite(
+        "test_pretraining"
+    ).test_adapted_model_learns_where_the_profile_claims_it(r, HARNESS),
     "forgetting floor": lambda r: suite(
         "test_forgetting_side_by_side"
     ).test_chain_and_mixture_learn_where_the_profile_claims_it(
@@ -154,6 +158,7 @@ KIND_OF_CLAIM = {
     "learning-curve floor": "learning-curve",
     "learning-curve mixture floor": "learning-curve-mixture",
     "forgetting floor": "sequential",
+    "continued pre-training floor": "continued-pretraining",
     "multi-task floor": "multitask",
     "sequential floor": "sequential",
     "knowledge probes": "probe",

@@ -30,8 +30,8 @@ def majority_correct(summary: EvaluationRecord, majority_class: int) -> np.ndarr
 
 
 def require_claim(profile: ProfileSpec, claim: str, approach: str) -> None:
-    """`claim`: a task (single-task models), or `ood/<task>`, `multitask/<task>`, `sequential/<task>`,
-    `probe/<probe>`, `held-out-task/<task>`."""
+    """`claim`: a task (single-task models), or `<kind>/<task>` of another suite kind (harness.specs.CLAIM_KINDS),
+    `probe/<probe>`."""
     if not profile.claims_learning(claim, approach):
         pytest.skip(
             f"profile '{profile.name}' does not claim that {approach} learns {claim} at its budget (field 'learns')"

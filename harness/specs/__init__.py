@@ -44,6 +44,7 @@ CLAIM_KINDS = (
     "held-out-task",
     "learning-curve",
     "forgetting",
+    "pretraining",
 )  # `learns` keys: <task>, ood/<task>, ...
 
 
@@ -267,10 +268,10 @@ class ProfileSpec(Spec):
     task_overrides: dict[str, TrainingOverrides] = {}
     learns: dict[str, list[str] | Literal["all"]] = Field(
         default={},
-        description="<task> (single-task models), ood/<task>, multitask/<task>, sequential/<task>, "
-        "held-out-task/<task>, learning-curve/<task>, forgetting/<task> or probe/<probe> -> the approaches ('all') "
-        "whose score must beat the majority class by 2 standard errors at this budget; elsewhere the budget claims "
-        "nothing and the check is skipped, saying so",
+        description="<task> (single-task models), or <kind>/<task> for another suite kind (ood, multitask, "
+        "sequential, held-out-task, learning-curve, forgetting, pretraining) or probe/<probe> -> the approaches "
+        "('all') whose score must beat the majority class by 2 standard errors at this budget; elsewhere the budget "
+        "claims nothing and the check is skipped, saying so",
     )
     beats_frozen_features: dict[str, float] = Field(
         default={},
