@@ -48,6 +48,15 @@ def test_zero_shot_is_scored_on_the_same_examples(single_task_run, zero_shot_run
     assert zero.label_descriptions and zero.eval.examples == ours.eval.examples
 
 
+@pytest.mark.harness_jobs(first_seed=True)
+def test_zero_shot_beats_the_majority_class_where_the_profile_claims_it(single_task_run, zero_shot_run, harness):
+    if single_task_run.job.approach.name != "full":
+        pytest.skip("one check per task and seed: with full fine-tuning's run")
+    zero = zero_shot_run.record
+    checks.require_claim(harness.profile, f"zero-shot/{zero.task}", "zero-shot")
+    checks.beats_majority(zero.eval, zero.majority_class, zero_shot_run.job.name)
+
+
 def test_result_record_is_complete(single_task_run, single_task_job):
     record = single_task_run.record
     assert (single_task_run.run_dir / RECORD_FILE).is_file()

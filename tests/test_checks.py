@@ -77,6 +77,7 @@ def record(right: float | None, seed: int = 0, kind: str = "single-task") -> Rec
         ),
         "learning-curve": single_task | {"ood": {}, "variant": "250 examples"},
         "continued-pretraining": single_task,
+        "zero-shot": dict(majority_class=MAJORITY, eval=scored, dev=other, **split, label_descriptions=["bad", "good"]),
         "learning-curve-mixture": dict(
             tasks=["sst2", "mnli"],
             per_task={"sst2": scored.model_dump() | split, "mnli": other.model_dump() | split},
@@ -142,6 +143,11 @@ CLAIMS = {
     "continued pre-training floor": lambda r: suite(
         "test_pretraining"
     ).test_adapted_model_learns_where_the_profile_claims_it(r, HARNESS),
+    "zero-shot floor": lambda r: suite(
+        "test_single_task"
+    ).test_zero_shot_beats_the_majority_class_where_the_profile_claims_it(
+        SimpleNamespace(job=SimpleNamespace(approach=SimpleNamespace(name="full"))), r, HARNESS
+    ),
     "forgetting floor": lambda r: suite(
         "test_forgetting_side_by_side"
     ).test_chain_and_mixture_learn_where_the_profile_claims_it(
@@ -158,6 +164,7 @@ KIND_OF_CLAIM = {
     "learning-curve floor": "learning-curve",
     "learning-curve mixture floor": "learning-curve-mixture",
     "forgetting floor": "sequential",
+    "zero-shot floor": "zero-shot",
     "continued pre-training floor": "continued-pretraining",
     "multi-task floor": "multitask",
     "sequential floor": "sequential",

@@ -45,6 +45,7 @@ CLAIM_KINDS = (
     "learning-curve",
     "forgetting",
     "pretraining",
+    "zero-shot",
 )  # `learns` keys: <task>, ood/<task>, ...
 
 
@@ -269,9 +270,9 @@ class ProfileSpec(Spec):
     learns: dict[str, list[str] | Literal["all"]] = Field(
         default={},
         description="<task> (single-task models), or <kind>/<task> for another suite kind (ood, multitask, "
-        "sequential, held-out-task, learning-curve, forgetting, pretraining) or probe/<probe> -> the approaches "
-        "('all') whose score must beat the majority class by 2 standard errors at this budget; elsewhere the budget "
-        "claims nothing and the check is skipped, saying so",
+        "sequential, held-out-task, learning-curve, forgetting, pretraining, zero-shot) or probe/<probe> -> the "
+        "approaches ('all') whose score must beat the majority class by 2 standard errors at this budget; elsewhere "
+        "the budget claims nothing and the check is skipped, saying so",
     )
     beats_frozen_features: dict[str, float] = Field(
         default={},
