@@ -183,10 +183,10 @@ class FrozenEncoder:
 
         if len(task.text_fields) == 1:
             return self.features(name, self.dataset(task, which))
-        first, second = (
-            self.features(f"{name} {text}", getattr(data, which))
-            for text, data in zip(task.text_fields, self.sets(task, which != "eval_set", apart=True), strict=True)
-        )
+        apart = [getattr(data, which) for data in self.sets(task, which != "eval_set", apart=True)]
+        if any(texts["labels"] != self.dataset(task, which)["labels"] for texts in apart):
+            raise RuntimeError(f"{task.name} {which}: its texts encoded apart are not the pairs' examples in order")
+        first, second = (self.features(f"{name} {text}", texts) for text, texts in zip(task.text_fields, apart))
         return np.hstack([first, second, np.abs(first - second), first * second])
 
 
