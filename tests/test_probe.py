@@ -104,3 +104,25 @@ def test_multitask_model_is_restored_and_probed(tmp_path, mirror, approach):
     assert record.task == "sst2+mnli (uniform)" and record.probe_task == "word-content"
     assert record.probe_examples.model_dump() == {"train": 60, "eval": 40}
     assert record.knowledge_lost == pytest.approx(record.probe_before - record.probe_after)
+
+
+def test_a_pair_task_is_probed_on_its_two_texts_encoded_apart(tmp_path):
+    import json
+
+    from harness.kinds.probe import PROBE_SET_FILE, TaskProbe, probe_datasets, probe_evaluation
+    from harness.models import build_classifier, load_tokenizer
+
+    mnli, sst2 = TASKS["mnli"], TASKS["sst2"]
+    assert TaskProbe(mnli).identity()["texts"] == "apart" and "texts" not in TaskProbe(sst2).identity()
+    pairs = {"premise": ["A man sleeps.", "Two dogs run."] * 4, "hypothesis": ["He rests.", "Cats fly."] * 4}
+    rows = pairs | {"label": [0, 2] * 4}
+    (tmp_path / PROBE_SET_FILE).write_text(json.dumps({"train": rows, "eval": rows, "task": mnli.model_dump()}))
+    model = resolve_model("tiny-bert")
+    tokenizer = load_tokenizer(model)
+    train, evaluation = probe_datasets(SimpleNamespace(max_length=lambda task: 32), tmp_path, tokenizer)
+    assert len(train) == len(evaluation) == 2  # the premises, then the hypotheses, each tokenized alone
+    assert train[0]["input_ids"][0] == tokenizer("A man sleeps.")["input_ids"]
+    assert train[1]["input_ids"][0] == tokenizer("He rests.")["input_ids"]
+    encoder = build_classifier(model, 3, mnli.label_names, seed=0)
+    scored = probe_evaluation(encoder, train, evaluation, tokenizer, 4, "cpu", seed=0)
+    assert scored.examples == 8 and scored.accuracy == 1.0  # two distinct pairs, fitted and scored on the same rows

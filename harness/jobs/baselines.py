@@ -179,7 +179,7 @@ class FrozenEncoder:
     def text_features(self, name: str, task: TaskSpec, which: str):
         """Pooled features of a set (`which`: train_set, dev_set or eval_set): a single text's, or for a pair,
         [u, v, |u − v|, u ⊙ v] of its two texts encoded apart."""
-        import numpy as np
+        from harness.training.features import sentence_pair_features
 
         if len(task.text_fields) == 1:
             return self.features(name, self.dataset(task, which))
@@ -187,7 +187,7 @@ class FrozenEncoder:
         if any(texts["labels"] != self.dataset(task, which)["labels"] for texts in apart):
             raise RuntimeError(f"{task.name} {which}: its texts encoded apart are not the pairs' examples in order")
         first, second = (self.features(f"{name} {text}", texts) for text, texts in zip(task.text_fields, apart))
-        return np.hstack([first, second, np.abs(first - second), first * second])
+        return sentence_pair_features(first, second)
 
 
 ZERO_SHOT_FORMAT = 1

@@ -127,7 +127,10 @@ class TaskProbe:
         return self.task.name
 
     def identity(self) -> dict[str, Any]:
-        return {"probe_task": self.task.model_dump(exclude={"prefix"})}
+        # A pair task's texts are encoded apart (probe_datasets): said in the key of those probes only, so the
+        # single-text probes keep theirs.
+        apart = {"texts": "apart"} if len(self.task.text_fields) == 2 else {}
+        return {"probe_task": self.task.model_dump(exclude={"prefix"})} | apart
 
     def rows(self, job) -> tuple[dict[str, list], dict[str, list], TaskSpec, str]:
         """Train and eval rows (raw text and labels), the task spec that tokenizes them, and a description."""
@@ -289,18 +292,28 @@ class ProbeBaselineJob(JobBase):
             "probe_accuracy": evaluation.accuracy,
             "probe_eval": evaluation,
             "probe_split_spec": split_spec,
-            "probe_examples": {"train": len(train_set), "eval": len(eval_set)},
+            "probe_examples": {"train": len(train_set[0]), "eval": len(eval_set[0])},
         }
 
 
-def probe_datasets(job, baseline_dir: Path, tokenizer):
-    """The tokenized probing set saved by the baseline job."""
+def probe_datasets(job, baseline_dir: Path, tokenizer) -> tuple[list, list]:
+    """The probing set saved by the baseline job, train and eval, each as its tokenized texts: one set, or for a
+    pair task one per text, each tokenized alone (a sentence encoder read as it was trained, as the frozen-feature
+    baseline reads pairs: harness.jobs.baselines)."""
     from datasets import Dataset
 
     saved = json.loads((baseline_dir / PROBE_SET_FILE).read_text())
     task = TaskSpec.model_validate(saved["task"])
     max_length = job.max_length(task)
-    return tuple(tokenize(task, Dataset.from_dict(saved[part]), tokenizer, max_length) for part in ("train", "eval"))
+    views = (
+        [task.model_copy(update={"text_fields": [text]}) for text in task.text_fields]
+        if len(task.text_fields) == 2
+        else [task]
+    )
+    return tuple(
+        [tokenize(view, Dataset.from_dict(saved[part]), tokenizer, max_length) for view in views]
+        for part in ("train", "eval")
+    )
 
 
 @dataclass(frozen=True)
@@ -372,20 +385,25 @@ class ProbeJob(DerivedJob):
 
 
 def probe_evaluation(model, train_set, eval_set, tokenizer, batch_size: int, device, seed: int) -> EvaluationRecord:
-    """A logistic-regression probe on the model's mean-pooled features: its evaluation summary
-    (harness.training.scoring)."""
+    """A logistic-regression probe on the model's mean-pooled features (of a pair's texts apart: probe_datasets):
+    its evaluation summary (harness.training.scoring)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from harness.models.heads import pooled_features
+    from harness.training.features import sentence_pair_features
     from harness.training.scoring import Evaluation
 
-    labels = np.asarray(train_set["labels"])
+    def features(texts: list):
+        pooled = [pooled_features(model, text, tokenizer, batch_size, device) for text in texts]
+        return sentence_pair_features(*pooled) if len(pooled) == 2 else pooled[0]
+
+    labels = np.asarray(train_set[0]["labels"])
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    probe.fit(pooled_features(model, train_set, tokenizer, batch_size, device), labels)
-    eval_labels = np.asarray(eval_set["labels"])
-    predictions = probe.predict(pooled_features(model, eval_set, tokenizer, batch_size, device))
+    probe.fit(features(train_set), labels)
+    eval_labels = np.asarray(eval_set[0]["labels"])
+    predictions = probe.predict(features(eval_set))
     majority = int(np.bincount(labels).argmax())
     return Evaluation(
         metrics={"accuracy": float(np.mean(predictions == eval_labels))},

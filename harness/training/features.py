@@ -98,6 +98,12 @@ class FeatureCache:
         }
 
 
+def sentence_pair_features(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """A pair's features from its two texts' own embeddings u and v: [u, v, |u − v|, u ⊙ v] (Conneau et al. 2017;
+    sentence-transformers' classifier objective), how a sentence encoder is read on a pair task."""
+    return np.hstack([first, second, np.abs(first - second), first * second])
+
+
 def _save(path: Path, features: Features) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.npz")
     os.close(fd)
