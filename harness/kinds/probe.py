@@ -8,7 +8,8 @@ Two kinds of probe, declared in a suite YAML (suites/knowledge.yaml):
   probe was tried first: with mean-pooled MiniLM features and 1,000 examples it stays at chance
   at every layer, 49-54 %, so it could not show a loss.)
 Features are the last hidden layer, mean-pooled over real tokens (and over prompt tokens, for
-methods that add them); the probe is scikit-learn's logistic regression. A drop in probe accuracy
+methods that add them), a pair task's two texts encoded apart and combined as [u, v, |u − v|, u ⊙ v]; the probe is
+scikit-learn's logistic regression. A drop in probe accuracy
 after fine-tuning is knowledge the encoder lost. A probe job reloads a finished run from its saved
 trainable state (harness.training.checkpoints.restore), so it never retrains. The "before" score and the
 probing set are a job of their own (ProbeBaselineJob), computed once per probe, model and seed.
@@ -455,7 +456,8 @@ def leaderboard_section(probes: pd.DataFrame, _board: BoardContext) -> list[str]
         "## Forgetting of pre-trained knowledge",
         "",
         (
-            "A logistic-regression probe on frozen, mean-pooled last-layer features, fitted on the pre-trained encoder "
+            "A logistic-regression probe on frozen, mean-pooled last-layer features (a pair task's two texts encoded "
+            "apart, [u, v, |u − v|, u ⊙ v]), fitted on the pre-trained encoder "
             "(before, accuracy %) and on the fine-tuned one. Cells: points lost (before minus after, on the same "
             "probing examples and seeds) with a 95 % paired bootstrap interval, ▲ ▼ where significant after "
             "Benjamini–Hochberg over the table, on at least 3 seeds; higher means fine-tuning erased more of what "
