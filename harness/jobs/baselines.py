@@ -157,37 +157,38 @@ class FrozenEncoder:
     accelerator: Any
     encoder: Any
     cache: Any
-    loaded: dict = field(default_factory=dict)  # (task, train, text field or None) -> TaskData
+    loaded: dict = field(default_factory=dict)  # (task, text fields) -> TaskData
 
-    def sets(self, task: TaskSpec, train: bool = True, apart: bool = False) -> list:
-        """The task's sets (TaskData): tokenized as the task declares, or with `apart` one per text field, each
-        field tokenized alone (the same examples in the same order: drawing them does not read the texts)."""
-        fields = task.text_fields if apart else [None]
-        for text in fields:
-            if (task.name, train, text) not in self.loaded:
-                alone = task.model_copy(update={"text_fields": [text]}) if text else task
-                self.loaded[task.name, train, text] = load_task_data(self.job, alone, self.tokenizer, train=train)
-        return [self.loaded[task.name, train, text] for text in fields]
+    def sets(self, task: TaskSpec, apart: bool = False) -> list:
+        """The task's sets (TaskData): tokenized as the task declares, or with `apart` one per text it reads alone
+        (harness.training.features.texts_apart); a task other than the job's (out of domain) has its eval set only."""
+        from harness.training.features import texts_apart
+
+        keys = {(view.name, tuple(view.text_fields)): view for view in (texts_apart(task) if apart else [task])}
+        for key, view in keys.items():
+            if key not in self.loaded:
+                train = task.name == self.job.task.name
+                self.loaded[key] = load_task_data(self.job, view, self.tokenizer, train=train)
+        return [self.loaded[key] for key in keys]
 
     def dataset(self, task: TaskSpec, which: str):
         """One of the task's tokenized sets: `which` is train_set, dev_set or eval_set."""
-        return getattr(self.sets(task, train=which != "eval_set")[0], which)
+        return getattr(self.sets(task)[0], which)
 
     def features(self, name: str, dataset):
         return self.cache.features(name, dataset).values
 
     def text_features(self, name: str, task: TaskSpec, which: str):
         """Pooled features of a set (`which`: train_set, dev_set or eval_set): a single text's, or for a pair,
-        [u, v, |u − v|, u ⊙ v] of its two texts encoded apart."""
-        from harness.training.features import sentence_pair_features
+        [u, v, |u − v|, u ⊙ v] of its two texts encoded apart (harness.training.features.sentence_features)."""
+        from harness.training.features import sentence_features
 
-        if len(task.text_fields) == 1:
-            return self.features(name, self.dataset(task, which))
-        apart = [getattr(data, which) for data in self.sets(task, which != "eval_set", apart=True)]
+        apart = [getattr(data, which) for data in self.sets(task, apart=True)]
+        if len(apart) == 1:
+            return self.features(name, apart[0])
         if any(texts["labels"] != self.dataset(task, which)["labels"] for texts in apart):
             raise RuntimeError(f"{task.name} {which}: its texts encoded apart are not the pairs' examples in order")
-        first, second = (self.features(f"{name} {text}", texts) for text, texts in zip(task.text_fields, apart))
-        return sentence_pair_features(first, second)
+        return sentence_features([self.features(f"{name} {text}", t) for text, t in zip(task.text_fields, apart)])
 
 
 ZERO_SHOT_FORMAT = 1

@@ -303,16 +303,13 @@ def probe_datasets(job, baseline_dir: Path, tokenizer) -> tuple[list, list]:
     baseline reads pairs: harness.jobs.baselines)."""
     from datasets import Dataset
 
+    from harness.training.features import texts_apart
+
     saved = json.loads((baseline_dir / PROBE_SET_FILE).read_text())
     task = TaskSpec.model_validate(saved["task"])
     max_length = job.max_length(task)
-    views = (
-        [task.model_copy(update={"text_fields": [text]}) for text in task.text_fields]
-        if len(task.text_fields) == 2
-        else [task]
-    )
     return tuple(
-        [tokenize(view, Dataset.from_dict(saved[part]), tokenizer, max_length) for view in views]
+        [tokenize(view, Dataset.from_dict(saved[part]), tokenizer, max_length) for view in texts_apart(task)]
         for part in ("train", "eval")
     )
 
@@ -393,12 +390,11 @@ def probe_evaluation(model, train_set, eval_set, tokenizer, batch_size: int, dev
     from sklearn.preprocessing import StandardScaler
 
     from harness.models.heads import pooled_features
-    from harness.training.features import sentence_pair_features
+    from harness.training.features import sentence_features
     from harness.training.scoring import Evaluation
 
     def features(texts: list):
-        pooled = [pooled_features(model, text, tokenizer, batch_size, device) for text in texts]
-        return sentence_pair_features(*pooled) if len(pooled) == 2 else pooled[0]
+        return sentence_features([pooled_features(model, text, tokenizer, batch_size, device) for text in texts])
 
     labels = np.asarray(train_set[0]["labels"])
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))

@@ -118,7 +118,7 @@ def leaderboard_section(runs: pd.DataFrame, board: BoardContext) -> list[str]:
         + (
             f"; one step timed on several tasks (same approach, same batch shape) varied by up to "
             f"{100 * spread:.0f} % here, so step times closer than that are not told apart"
-            if (spread := step_timing_spread(board.inference)) is not None
+            if (spread := timing_spread(board)) is not None
             else ""
         )
         + ". The in-run training times, taken while workers share the cores, are in the CSV only (`train_seconds`). "
@@ -209,6 +209,12 @@ def out_of_domain_table(groups, baselines, zero_shot=None) -> str:
     return table(
         rows, headers=["transfer", "approach", "in-domain acc", "out-of-domain acc", "gap", "majority", "eval examples"]
     )
+
+
+def timing_spread(board: BoardContext) -> float | None:
+    """The timing pass's noise (harness.report.inference.step_timing_spread), once per board: the cost caption and
+    the answers both read it."""
+    return board.once("step timing spread", lambda: step_timing_spread(board.inference))
 
 
 def cost_table(single: pd.DataFrame, inference: dict[tuple[str, str, str], dict[str, Any]]) -> str:
@@ -327,7 +333,7 @@ register(
         },
         select=select,
         leaderboard=leaderboard_section,
-        answers=lambda runs, board: answers(board.single, board.inference, board.baselines),
+        answers=lambda runs, board: answers(board.single, board.inference, board.baselines, timing_spread(board)),
         order=0,
     )
 )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import statistics
 from typing import Any, Callable
 
-from harness.report.inference import step_timing_spread
 from harness.report.marks import MIN_SEEDS_FOR_SIGNIFICANCE, Differences, in_domain
 from harness.report.tables import Groups, size
 
@@ -41,11 +40,12 @@ def _accuracy(runs, summary: Callable = in_domain) -> str:
     return f"{100 * _mean(runs, summary):.1f} %"
 
 
-def _cheapest_lines(task: str, by_approach: dict[str, list], tied: set[str], inference) -> list[str]:
+def _cheapest_lines(
+    task: str, by_approach: dict[str, list], tied: set[str], inference, step_spread: float | None
+) -> list[str]:
     """Among the approaches not distinguishable from the most accurate, the cheapest by each measured cost."""
     first = {approach: runs[0] for approach, runs in by_approach.items()}
     steps = {a: inference.get((task, a, "train-step")) for a in by_approach}
-    spread = step_timing_spread(inference)
     costs = {  # what: (cost by approach, its text, how far apart two costs must be to differ: counted costs exactly)
         "trainable parameters": (
             {a: r.trainable_params for a, r in first.items()},
@@ -60,7 +60,7 @@ def _cheapest_lines(task: str, by_approach: dict[str, list], tied: set[str], inf
         "time a training step": (
             {a: step["median"] if step else None for a, step in steps.items()},
             lambda a: f"{1000 * steps[a]['median']:.0f} ms, timing pass",
-            spread or 0.0,
+            step_spread or 0.0,
         ),
     }
     lines = []
@@ -95,10 +95,14 @@ def _against_baseline(best: str, runs: list, baseline: list) -> str:
 
 
 def answers(
-    groups: Groups, inference: dict[tuple[str, str, str], dict[str, Any]], baselines: dict[str, list] | None = None
+    groups: Groups,
+    inference: dict[tuple[str, str, str], dict[str, Any]],
+    baselines: dict[str, list] | None = None,
+    step_spread: float | None = None,
 ) -> list[str]:
     """Per task, the most accurate approach and those it cannot be told from, how it compares with the frozen-feature
-    baseline, the cheapest of those per trainable parameter, MiB of training memory and second of a training step,
+    baseline, the cheapest of those per trainable parameter, MiB of training memory and second of a training step
+    (step times within `step_spread` of the cheapest, harness.report.inference.step_timing_spread, not told apart),
     and the most accurate out of domain."""
     lines = []
     for task in sorted({task for task, _ in groups}):
@@ -124,7 +128,7 @@ def answers(
         )
         if (baselines or {}).get(task):
             lines.append(_against_baseline(best, by_approach[best], baselines[task]))
-        lines += _cheapest_lines(task, by_approach, tied, inference)
+        lines += _cheapest_lines(task, by_approach, tied, inference, step_spread)
         targets = sorted({target for runs in by_approach.values() for target in runs[0].ood})
         for target in targets:
             with_target = {a: runs for a, runs in by_approach.items() if target in runs[0].ood}

@@ -110,16 +110,15 @@ def seeds_by_kind(frame: pd.DataFrame) -> str:
     def listed(seeds) -> str:
         return ", ".join(str(seed) for seed in sorted(seeds))
 
-    kinds_at: dict[str, list[str]] = {}
-    runs_at: dict[str, int] = {}
-    for kind, runs in frame.groupby("kind", sort=True):
-        seeds = listed(runs["seed"].unique())
-        kinds_at.setdefault(seeds, []).append(kind)
-        runs_at[seeds] = runs_at.get(seeds, 0) + len(runs)
-    if not kinds_at:
+    if frame.empty:
         return "none"
-    usual = max(runs_at, key=runs_at.get)
-    others = [f"at {seeds}: {', '.join(names)}" for seeds, names in kinds_at.items() if seeds != usual]
+    seeds_of_kind = frame.groupby("kind")["seed"].agg(lambda seeds: listed(seeds.unique()))
+    usual = frame["kind"].map(seeds_of_kind).value_counts().idxmax()  # the seeds most runs have
+    others = [
+        f"at {seeds}: {', '.join(sorted(kinds.index))}"
+        for seeds, kinds in seeds_of_kind.groupby(seeds_of_kind)
+        if seeds != usual
+    ]
     return usual + (f" ({'; '.join(others)})" if others else "")
 
 

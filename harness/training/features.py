@@ -24,7 +24,7 @@ from transformers import BatchEncoding
 
 from harness.models.heads import classify_pooled, pooled_features
 from harness.results import config_hash
-from harness.specs import TrainingSettings
+from harness.specs import TaskSpec, TrainingSettings
 
 FEATURES_DIR = "features"
 FEATURES_FORMAT = 1  # bump when pooled_features changes what it returns
@@ -98,9 +98,20 @@ class FeatureCache:
         }
 
 
-def sentence_pair_features(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """A pair's features from its two texts' own embeddings u and v: [u, v, |u − v|, u ⊙ v] (Conneau et al. 2017;
-    sentence-transformers' classifier objective), how a sentence encoder is read on a pair task."""
+def texts_apart(task: TaskSpec) -> list[TaskSpec]:
+    """A task as a sentence encoder reads its texts: itself for one text; for a pair, one copy per text field, each
+    tokenized alone (the same examples, labels and splits: drawing them reads no text)."""
+    if len(task.text_fields) == 1:
+        return [task]
+    return [task.model_copy(update={"text_fields": [text]}) for text in task.text_fields]
+
+
+def sentence_features(pooled: list[np.ndarray]) -> np.ndarray:
+    """Features from each of texts_apart's pooled embeddings: one text's as they are; a pair's u and v as [u, v,
+    |u − v|, u ⊙ v] (Conneau et al. 2017; sentence-transformers' classifier objective)."""
+    if len(pooled) == 1:
+        return pooled[0]
+    first, second = pooled
     return np.hstack([first, second, np.abs(first - second), first * second])
 
 
